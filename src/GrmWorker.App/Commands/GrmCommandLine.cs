@@ -1,0 +1,14 @@
+using System.CommandLine;
+
+namespace GrmWorker.App.Commands;
+
+/// <summary>The root `grm` command; each subcommand lives in its own file and is added here.</summary>
+internal static class GrmCommandLine
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("GrmWorker: generative reward model scoring (DeepSeek-GRM style).");
+        // Subcommands (one line each):
+        return root;
+    }
+}

@@ -1,0 +1,3 @@
+using GrmWorker.App.Commands;
+
+return await GrmCommandLine.Build().Parse(args).InvokeAsync();
