@@ -6,6 +6,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 
 "$ROOT/deploy/local/setup.sh" || { echo "test: setup failed"; echo "Tests: 0 passed, 1 failed"; exit 1; }
+# Real Postgres and RabbitMQ on loopback for the integration tests; their settings into the environment.
+"$ROOT/deploy/local/services-up.sh" || { echo "test: services-up failed"; echo "Tests: 0 passed, 1 failed"; exit 1; }
+. "$ROOT/deploy/local/env.sh"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 if ! dotnet build GrmWorker.sln -c Release -nologo -v quiet; then

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Starts local Postgres and RabbitMQ for development and tests (no systemd, no Docker; run as root).
+# Installs what is missing (Debian postgresql, rabbitmq-server, python3-pika), keeps all data under
+# .local/ (gitignored), listens on 127.0.0.1 only, waits until both answer, creates a dedicated
+# Postgres role + database `grm` and a RabbitMQ user + vhost `grm` (no guest), and prints the
+# settings as environment lines that .NET configuration binds (prefix GRM_, `__` = section):
+#   GRM_POSTGRES__CONNECTIONSTRING  Npgsql connection string (section Postgres, key ConnectionString)
+#   GRM_RABBITMQ__HOST / __PORT / __VIRTUALHOST / __USERNAME / __PASSWORD   (section RabbitMq)
+# Passwords are generated once into .local/credentials.env (mode 600) and never printed here;
+# `source deploy/local/env.sh` exports them. Idempotent: a second run reuses running services.
+# Usage: services-up.sh [postgres] [rabbitmq]   (default: both). Ports: see services-common.sh.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/services-common.sh"
+started=$SECONDS
+START_TIMEOUT="${GRM_LOCAL_START_TIMEOUT:-120}"
+services=("$@"); ((${#services[@]})) || services=(postgres rabbitmq)
+want() { [[ " ${services[*]} " == *" $1 "* ]]; }
+fail() { echo "services-up: $*" >&2; exit 1; }
+
+[[ "$(id -u)" == 0 ]] || fail "run as root (it starts Postgres as user postgres and RabbitMQ as user rabbitmq)"
+# One services-up/down at a time (parallel test runs); the servers started below must not inherit fd 9.
+mkdir -p "$GRM_LOCAL"
+exec 9>"$GRM_LOCAL/.services.lock"
+flock -w 600 9 || fail "another services-up/down holds $GRM_LOCAL/.services.lock"
+
+# ---- packages
+need=()
+for pkg in postgresql rabbitmq-server python3-pika; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+if ((${#need[@]})); then
+  echo "services-up: installing Debian packages: ${need[*]}"
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  # policy-rc.d keeps the packages from starting their system-wide services.
+  had_policy=0; [[ -e /usr/sbin/policy-rc.d ]] && had_policy=1
+  ((had_policy)) || { printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends \
+    "${need[@]}" >/dev/null
+  ((had_policy)) || rm -f /usr/sbin/policy-rc.d
+  PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
+fi
+
+# ---- credentials (generated once, reused after)
+mkdir -p "$GRM_LOCAL"; chmod 755 "$GRM_LOCAL"
+gen_secret() { head -c 64 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9' | cut -c1-32; }
+PG_PASSWORD="$(credential GRM_POSTGRES__CONNECTIONSTRING | sed -n 's/.*Password=\([A-Za-z0-9]*\).*/\1/p')"
+RMQ_PASSWORD="$(credential GRM_RABBITMQ__PASSWORD)"
+[[ -n "$PG_PASSWORD" ]] || PG_PASSWORD="$(gen_secret)"
+[[ -n "$RMQ_PASSWORD" ]] || RMQ_PASSWORD="$(gen_secret)"
+PG_CONNECTION="Host=127.0.0.1;Port=$PG_PORT;Database=grm;Username=grm;Password=$PG_PASSWORD"
+(
+  umask 077
+  tmp="$GRM_CREDENTIALS.tmp.$$"
+  cat >"$tmp" <<CRED
+# Written by deploy/local/services-up.sh; secrets, keep private (mode 600). Load: source deploy/local/env.sh
+GRM_POSTGRES__CONNECTIONSTRING='$PG_CONNECTION'
+GRM_RABBITMQ__HOST='127.0.0.1'
+GRM_RABBITMQ__PORT='$AMQP_PORT'
+GRM_RABBITMQ__VIRTUALHOST='grm'
+GRM_RABBITMQ__USERNAME='grm'
+GRM_RABBITMQ__PASSWORD='$RMQ_PASSWORD'
+CRED
+  mv -f "$tmp" "$GRM_CREDENTIALS"
+)
+
+# ---- Postgres
+start_postgres() {
+  [[ -n "$PG_BIN" && -x "$PG_BIN/pg_ctl" ]] || fail "Postgres binaries not found under /usr/lib/postgresql"
+  mkdir -p "$PG_DIR" "$PG_RUN"
+  chown postgres:postgres "$PG_DIR" "$PG_RUN"; chmod 700 "$PG_DIR"; chmod 755 "$PG_RUN"
+  if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then
+    echo "services-up: initialising Postgres data directory $PG_DATA"
+    rm -rf "$PG_DATA"
+    as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 --locale=C.UTF-8 \
+      --auth-local=peer --auth-host=scram-sha-256 --no-instructions >"$PG_DIR/initdb.log" 2>&1 \
+      || { log_tail "$PG_DIR/initdb.log"; fail "initdb failed"; }
+    echo "include_if_exists = 'grm.conf'" >>"$PG_DATA/postgresql.conf"
+    # Superuser only through the Unix socket as OS user postgres; everyone else by password over loopback.
+    printf 'local all postgres peer\nhost all all 127.0.0.1/32 scram-sha-256\n' >"$PG_DATA/pg_hba.conf"
+  fi
+  cat >"$PG_DATA/grm.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_RUN'
+password_encryption = 'scram-sha-256'
+max_connections = 200
+CONF
+  chown postgres:postgres "$PG_DATA/grm.conf" "$PG_DATA/pg_hba.conf"
+  if pg_running; then
+    echo "services-up: Postgres already running (pid $(head -n1 "$PG_DATA/postmaster.pid"))"
+  else
+    echo "services-up: starting Postgres on 127.0.0.1:$PG_PORT"
+    touch "$PG_LOG"; chown postgres:postgres "$PG_LOG"
+    as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$START_TIMEOUT" start >/dev/null 9>&- \
+      || { log_tail "$PG_LOG"; fail "Postgres did not start within ${START_TIMEOUT}s (log: $PG_LOG)"; }
+  fi
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -t 2; do
+    ((SECONDS < deadline)) || { log_tail "$PG_LOG"; fail "Postgres does not answer on 127.0.0.1:$PG_PORT"; }
+    sleep 0.5
+  done
+  # Role (login, may create test databases, nothing else) owning database grm and its public schema.
+  as_postgres "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_RUN" -p "$PG_PORT" -d postgres >/dev/null <<SQL \
+    || fail "could not create the Postgres role/database (log: $PG_LOG)"
+\set pw '$PG_PASSWORD'
+SELECT 'CREATE ROLE grm LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'grm') \gexec
+ALTER ROLE grm LOGIN NOSUPERUSER CREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD :'pw';
+SELECT 'CREATE DATABASE grm OWNER grm' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'grm') \gexec
+REVOKE ALL ON DATABASE grm FROM PUBLIC;
+SQL
+}
+
+# ---- RabbitMQ
+rmq_login_ok() {
+  GRM_RABBITMQ__PASSWORD="$RMQ_PASSWORD" /usr/bin/python3 - "$AMQP_PORT" <<'PY' 2>/dev/null
+import os, sys, pika
+params = pika.ConnectionParameters(host="127.0.0.1", port=int(sys.argv[1]), virtual_host="grm",
+    credentials=pika.PlainCredentials("grm", os.environ["GRM_RABBITMQ__PASSWORD"]),
+    connection_attempts=1, socket_timeout=5, blocked_connection_timeout=5)
+pika.BlockingConnection(params).close()
+PY
+}
+
+start_rabbitmq() {
+  [[ -x "$RMQ_BIN/rabbitmq-server" ]] || fail "rabbitmq-server not found in $RMQ_BIN"
+  rmq_env
+  mkdir -p "$RMQ_DIR/home" "$RMQ_DIR/mnesia" "$RMQ_DIR/log"
+  if [[ ! -s "$RMQ_DIR/home/.erlang.cookie" ]]; then
+    (umask 077; gen_secret >"$RMQ_DIR/home/.erlang.cookie")
+  fi
+  chmod 400 "$RMQ_DIR/home/.erlang.cookie"
+  : >"$RMQ_DIR/rabbitmq-env.conf"
+  echo '[].' >"$RMQ_DIR/enabled_plugins"
+  echo '[{kernel, [{inet_dist_use_interface, {127,0,0,1}}]}].' >"$RMQ_DIR/advanced.config"
+  # default_* create the user and vhost on first boot instead of guest.
+  (umask 077; cat >"$RMQ_DIR/rabbitmq.conf" <<CONF
+listeners.tcp.default = 127.0.0.1:$AMQP_PORT
+default_vhost = grm
+default_user = grm
+default_pass = $RMQ_PASSWORD
+default_user_tags.management = true
+default_permissions.configure = .*
+default_permissions.read = .*
+default_permissions.write = .*
+log.console = false
+log.file.level = info
+CONF
+  )
+  chown -R rabbitmq:rabbitmq "$RMQ_DIR"; chmod 700 "$RMQ_DIR"
+
+  if pid="$(rmq_pid)" && rmq_login_ok; then
+    echo "services-up: RabbitMQ already running (pid $pid)"
+    return
+  fi
+  if ! rmq_pid >/dev/null; then
+    echo "services-up: starting RabbitMQ on 127.0.0.1:$AMQP_PORT"
+    local log="$RMQ_DIR/log/startup.log" launcher
+    setsid runuser -u rabbitmq -- env HOME="$HOME" "$RMQ_BIN/rabbitmq-server" >>"$log" 2>&1 </dev/null 9>&- &
+    launcher=$!
+    local deadline=$((SECONDS + START_TIMEOUT))
+    until "$RMQ_BIN/rabbitmq-diagnostics" -q ping >/dev/null 2>&1; do
+      kill -0 "$launcher" 2>/dev/null || { log_tail "$log"; log_tail "$RMQ_DIR/log/grm@localhost.log"; fail "RabbitMQ exited during start-up"; }
+      ((SECONDS < deadline)) || { log_tail "$log"; log_tail "$RMQ_DIR/log/grm@localhost.log"; fail "RabbitMQ did not answer within ${START_TIMEOUT}s"; }
+      sleep 1
+    done
+  fi
+  "$RMQ_BIN/rabbitmqctl" -q await_startup --timeout "$START_TIMEOUT" >/dev/null \
+    || { log_tail "$RMQ_DIR/log/grm@localhost.log"; fail "RabbitMQ did not finish booting"; }
+  if ! rmq_login_ok; then
+    # Data directory from an earlier configuration: (re)create user, vhost and permissions; drop guest.
+    echo "services-up: provisioning RabbitMQ user and vhost grm"
+    local ctl="$RMQ_BIN/rabbitmqctl"
+    "$ctl" -q list_vhosts --no-table-headers | grep -qx grm || "$ctl" -q add_vhost grm
+    if "$ctl" -q list_users --no-table-headers | cut -f1 | grep -qx grm; then
+      "$ctl" -q change_password grm "$RMQ_PASSWORD" >/dev/null
+    else
+      "$ctl" -q add_user grm "$RMQ_PASSWORD" >/dev/null
+    fi
+    "$ctl" -q set_permissions -p grm grm '.*' '.*' '.*'
+    "$ctl" -q list_users --no-table-headers | cut -f1 | grep -qx guest && "$ctl" -q delete_user guest
+    rmq_login_ok || fail "cannot log in to RabbitMQ as grm on 127.0.0.1:$AMQP_PORT vhost grm"
+  fi
+}
+
+want postgres && start_postgres
+want rabbitmq && start_rabbitmq
+
+echo "services-up: ready in $((SECONDS - started))s. Settings (secrets in $GRM_CREDENTIALS; \`source deploy/local/env.sh\` exports them):"
+grep '^GRM_' "$GRM_CREDENTIALS" | sed -e "s/'//g" -e 's/Password=[^;]*/Password=***/' -e 's/\(PASSWORD=\).*/\1***/'
