@@ -1,0 +1,133 @@
+using GrmWorker.Scoring.Aggregation;
+using GrmWorker.Scoring.Parsing;
+
+namespace GrmWorker.Scoring.Stopping;
+
+/// <summary>
+/// The <c>adaptive</c> rule (docs/stopping.md). What we want is the answer full k_max voting would
+/// give, so every test is about the REMAINING F = k_max − k samples, not about the truth:
+/// <list type="bullet">
+/// <item><b>Certain.</b> A paired difference D = S_leader − S_rival lies in [−9, 9], so a rival
+/// whose deficit c (plus one if the tie rule favours the leader) exceeds 9F can never catch up.</item>
+/// <item><b>Settled.</b> Otherwise the D_j of the valid samples are modelled as i.i.d. Normal(μ, σ²)
+/// with a conjugate Normal–Inverse-Gamma prior: μ | σ² ~ N(0, σ²/κ0) (skeptical: no difference)
+/// and σ² with ν0 pseudo-observations of s0². The sum of the F future differences then has a
+/// Student-t posterior predictive, t_{νn}(F·μn, σn²·(F + F²/κn)); the probability a rival catches
+/// up is its mass at or below −c (continuity-corrected). A union bound sums these over rivals; the
+/// ranking stops when the sum is ≤ δ. Bayesian predictive probabilities are unaffected by optional
+/// stopping, so averaged over the prior P(final leader differs) ≤ δ however often we look.</item>
+/// <item><b>n = 1.</b> Stop when the standard error of (mean now − mean at k_max),
+/// σ̂·√(F / (m(m+F))), is at most the width; σ̂² is shrunk towards a prior so a few identical
+/// integer scores do not read as zero variance.</item>
+/// </list>
+/// Failed samples count towards k (they cost compute) but carry no scores.
+/// </summary>
+public sealed class AdaptiveStopping(StoppingOptions options) : IStoppingRule
+{
+    /// <summary>The largest possible |S_leader − S_rival| in one sample.</summary>
+    public const int MaxPairedDifference = GrmOutputParser.MaxScore - GrmOutputParser.MinScore;
+
+    public StoppingOptions Options { get; } = options;
+
+    public StoppingDecision Evaluate(IReadOnlyList<GrmSample> drawn, int responseCount)
+    {
+        ArgumentNullException.ThrowIfNull(drawn);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(responseCount);
+        if (drawn.Count >= Options.KMax)
+            return new StoppingDecision(true, StopReason.KMax, -1, null, null);
+        if (drawn.Count < Options.KMin)
+            return StoppingDecision.Go(StopReason.BelowKMin);
+        var valid = drawn
+            .Where(s => s.IsValid && s.Scores!.Count == responseCount)
+            .Select(s => s.Scores!)
+            .ToArray();
+        if (valid.Length == 0)
+            return StoppingDecision.Go(StopReason.Continue);
+        var remaining = Options.KMax - drawn.Count;
+        return responseCount == 1 ? EvaluateMean(valid, remaining) : EvaluateRanking(valid, responseCount, remaining);
+    }
+
+    private StoppingDecision EvaluateMean(IReadOnlyList<int>[] valid, int remaining)
+    {
+        var drift = MaxMeanDrift(valid, 1, remaining);
+        return new StoppingDecision(drift <= Options.MeanWidth, drift <= Options.MeanWidth ? StopReason.MeanSettled : StopReason.Continue, 0, null, drift);
+    }
+
+    private StoppingDecision EvaluateRanking(IReadOnlyList<int>[] valid, int n, int remaining)
+    {
+        var sums = new int[n];
+        foreach (var scores in valid)
+        {
+            for (var i = 0; i < n; i++)
+                sums[i] += scores[i];
+        }
+        var leader = Voting.Leader(sums);
+        var certain = true;
+        var change = 0.0;
+        for (var rival = 0; rival < n; rival++)
+        {
+            if (rival == leader)
+                continue;
+            // Ties go to the lower index: a rival below the leader's index needs only to draw level.
+            var needed = sums[leader] - sums[rival] + (rival > leader ? 1 : 0);
+            if (MaxPairedDifference * remaining < needed)
+                continue;
+            certain = false;
+            change += CatchProbability(valid, leader, rival, needed, remaining);
+        }
+        change = Math.Min(change, 1);
+        var drift = Options.MeanWidthForRankings ? MaxMeanDrift(valid, n, remaining) : (double?)null;
+        var meanOk = drift is null || drift <= Options.MeanWidth;
+        var reason = certain ? StopReason.LeaderCertain
+            : Options.ErrorBound > 0 && change <= Options.ErrorBound ? StopReason.LeaderSettled
+            : StopReason.Continue;
+        var stop = reason != StopReason.Continue && meanOk;
+        return new StoppingDecision(stop, stop ? reason : StopReason.Continue, leader, certain ? 0 : change, drift);
+    }
+
+    /// <summary>
+    /// Posterior predictive P(Σ_{future F} D ≤ −needed) for D = S_leader − S_rival under the
+    /// Normal–Inverse-Gamma model described on the class.
+    /// </summary>
+    private double CatchProbability(IReadOnlyList<int>[] valid, int leader, int rival, int needed, int remaining)
+    {
+        var m = valid.Length;
+        var mean = 0.0;
+        foreach (var s in valid)
+            mean += s[leader] - s[rival];
+        mean /= m;
+        var ss = 0.0;
+        foreach (var s in valid)
+        {
+            var d = s[leader] - s[rival] - mean;
+            ss += d * d;
+        }
+        var kappa0 = Options.PriorMeanWeight;
+        var nu0 = Options.PriorVarianceWeight;
+        var kappaN = kappa0 + m;
+        var muN = m * mean / kappaN;
+        var nuN = nu0 + m;
+        var varN = (nu0 * Options.PriorDifferenceVariance + ss + kappa0 * m * mean * mean / kappaN) / nuN;
+        double f = remaining;
+        var location = f * muN;
+        var scale = Math.Sqrt(varN * (f + f * f / kappaN));
+        return StudentT.Cdf((-needed + 0.5 - location) / scale, nuN);
+    }
+
+    /// <summary>Largest predicted sd of (mean now − mean at k_max) over the responses.</summary>
+    private double MaxMeanDrift(IReadOnlyList<int>[] valid, int n, int remaining)
+    {
+        var m = valid.Length;
+        var worst = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            var mean = valid.Average(s => (double)s[i]);
+            var ss = valid.Sum(s => (s[i] - mean) * (s[i] - mean));
+            var nu0 = Options.PriorVarianceWeight;
+            var variance = (nu0 * Options.PriorScoreVariance + ss) / (nu0 + m - 1);
+            var drift = Math.Sqrt(variance * remaining / ((double)m * (m + remaining)));
+            worst = Math.Max(worst, drift);
+        }
+        return worst;
+    }
+}

@@ -1,0 +1,57 @@
+namespace GrmWorker.Scoring.Stopping;
+
+/// <summary>
+/// Settings of the stopping rules (docs/stopping.md has the math). Samples are drawn in rounds of
+/// <see cref="RoundSize"/> (the first round draws at least <see cref="KMin"/>); the rule is checked
+/// after each round and never stops below <see cref="KMin"/> or goes past <see cref="KMax"/>.
+/// </summary>
+public sealed record StoppingOptions
+{
+    public int KMin { get; init; } = 4;
+
+    public int KMax { get; init; } = 32;
+
+    public int RoundSize { get; init; } = 4;
+
+    /// <summary>
+    /// δ: stop a ranking (n ≥ 2) when the posterior predictive probability that some rival ends
+    /// level with or above the leader at k_max, summed over rivals, is at most this.
+    /// </summary>
+    public double ErrorBound { get; init; } = 0.04;
+
+    /// <summary>
+    /// n = 1 (and n ≥ 2 with <see cref="MeanWidthForRankings"/>): stop when the standard error of
+    /// (current mean − mean at k_max) is at most this many points, for every response.
+    /// </summary>
+    public double MeanWidth { get; init; } = 0.2;
+
+    /// <summary>Also hold rankings to <see cref="MeanWidth"/>, when callers need the rewards, not only the winner, settled.</summary>
+    public bool MeanWidthForRankings { get; init; }
+
+    /// <summary>κ0: pseudo-samples of "no difference" in the prior on the paired mean difference (skeptical start).</summary>
+    public double PriorMeanWeight { get; init; } = 1.0;
+
+    /// <summary>ν0: pseudo-observations behind the prior variances below; guards against a few identical samples.</summary>
+    public double PriorVarianceWeight { get; init; } = 2.0;
+
+    /// <summary>s0² of a paired difference S_leader − S_rival (points²); deliberately wide.</summary>
+    public double PriorDifferenceVariance { get; init; } = 4.0;
+
+    /// <summary>s0² of one response's score (points²), for the mean-width rule.</summary>
+    public double PriorScoreVariance { get; init; } = 2.0;
+
+    /// <summary>How many samples to draw next, given how many are drawn (0 when done).</summary>
+    public int NextDrawCount(int drawn) =>
+        drawn >= KMax ? 0 : Math.Min(KMax - drawn, Math.Max(RoundSize, KMin - drawn));
+
+    /// <summary>A message naming the first bad setting, or null.</summary>
+    public string? Validate() =>
+        KMax < 1 ? "kMax must be at least 1"
+        : KMin < 1 || KMin > KMax ? "kMin must be 1..kMax"
+        : RoundSize < 1 ? "roundSize must be at least 1"
+        : ErrorBound is < 0 or >= 1 || double.IsNaN(ErrorBound) ? "errorBound must be in [0, 1)"
+        : MeanWidth < 0 || double.IsNaN(MeanWidth) ? "meanWidth must be >= 0"
+        : PriorMeanWeight <= 0 || PriorVarianceWeight <= 0 ? "prior weights must be > 0"
+        : PriorDifferenceVariance <= 0 || PriorScoreVariance <= 0 ? "prior variances must be > 0"
+        : null;
+}

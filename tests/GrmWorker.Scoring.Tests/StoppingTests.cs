@@ -1,0 +1,174 @@
+using FsCheck;
+using FsCheck.Xunit;
+using GrmWorker.Contracts;
+using GrmWorker.Scoring.Aggregation;
+using GrmWorker.Scoring.Parsing;
+using GrmWorker.Scoring.Sampling;
+using GrmWorker.Scoring.Stopping;
+
+namespace GrmWorker.Scoring.Tests;
+
+public class StoppingTests
+{
+    /// <summary>Draws rounds as the scheduler does until the rule stops; returns samples used.</summary>
+    private static int Run(IStoppingRule rule, IReadOnlyList<GrmSample> stream, int n)
+    {
+        var drawn = 0;
+        while (true)
+        {
+            var next = rule.Options.NextDrawCount(drawn);
+            Assert.True(next > 0, "the scheduler asked for a round past k_max");
+            drawn += next;
+            if (rule.Evaluate(stream.Take(drawn).ToArray(), n).Stop)
+                return drawn;
+        }
+    }
+
+    [Property(MaxTest = 200)]
+    public bool Adaptive_never_exceeds_k_max_and_never_stops_below_k_min(PositiveInt kMaxSeed, PositiveInt kMinSeed, PositiveInt roundSeed, long seed)
+    {
+        var kMax = kMaxSeed.Get % 40 + 1;
+        var options = new StoppingOptions { KMax = kMax, KMin = kMinSeed.Get % kMax + 1, RoundSize = roundSeed.Get % 6 + 1 };
+        var rng = new DeterministicRandom((ulong)seed);
+        var n = rng.NextInt(1, 4);
+        var stream = Enumerable.Range(0, kMax)
+            .Select(j => rng.NextDouble() < 0.1
+                ? GrmSample.Invalid(j, n, ParseStatus.MissingScores, "cut off")
+                : GrmSample.FromScores(j, Enumerable.Range(0, n).Select(_ => rng.NextInt(1, 10)).ToArray()))
+            .ToArray();
+
+        var used = Run(new AdaptiveStopping(options), stream, n);
+
+        return used <= options.KMax && used >= options.KMin;
+    }
+
+    [Fact]
+    public void None_always_draws_k_max()
+    {
+        var options = new StoppingOptions { KMax = 16 };
+
+        Assert.Equal(16, Run(StoppingRules.For(StoppingKind.None, options), TestSamples.Repeat(16, 10, 1), 2));
+    }
+
+    [Theory]
+    [InlineData(32, 4, 4)]
+    [InlineData(32, 8, 4)]
+    [InlineData(8, 4, 2)]
+    public void Zero_noise_with_a_clear_winner_stops_at_the_first_allowed_round(int kMax, int kMin, int round)
+    {
+        var options = new StoppingOptions { KMax = kMax, KMin = kMin, RoundSize = round };
+
+        Assert.Equal(Math.Max(kMin, round), Run(new AdaptiveStopping(options), TestSamples.Repeat(kMax, 8, 3, 5), 3));
+    }
+
+    [Theory]
+    [InlineData(8, 3, 4)]
+    [InlineData(10, 1, 4)]
+    [InlineData(6, 5, 2)]
+    public void Zero_noise_with_no_error_allowed_stops_at_the_first_round_the_leader_is_certain(int top, int other, int round)
+    {
+        var options = new StoppingOptions { KMax = 32, KMin = 1, RoundSize = round, ErrorBound = 0 };
+        var lead = top - other;
+        // First round where the lead can no longer be caught: the rival has the higher index, so it
+        // must pass the leader, not just draw level: lead·k + 1 > 9·(32 − k).
+        var expected = Enumerable.Range(1, 32 / round).Select(r => r * round).First(k => lead * k + 1 > 9 * (32 - k));
+
+        var used = Run(new AdaptiveStopping(options), TestSamples.Repeat(32, top, other), 2);
+
+        Assert.Equal(expected, used);
+        Assert.Equal(StopReason.LeaderCertain, new AdaptiveStopping(options).Evaluate(TestSamples.Repeat(expected, top, other), 2).Reason);
+    }
+
+    [Fact]
+    public void An_exact_tie_runs_to_k_max()
+    {
+        var options = new StoppingOptions { KMax = 32 };
+
+        Assert.Equal(32, Run(new AdaptiveStopping(options), TestSamples.Repeat(32, 6, 6), 2));
+    }
+
+    [Fact]
+    public void Alternating_winners_keep_drawing()
+    {
+        var stream = Enumerable.Range(0, 32).Select(j => GrmSample.FromScores(j, j % 2 == 0 ? [9, 3] : [3, 9])).ToArray();
+
+        Assert.Equal(32, Run(new AdaptiveStopping(new StoppingOptions()), stream, 2));
+    }
+
+    [Fact]
+    public void Change_probability_falls_as_evidence_grows()
+    {
+        var rule = new AdaptiveStopping(new StoppingOptions { KMin = 1, ErrorBound = 0 });
+        var stream = Enumerable.Range(0, 32).Select(j => GrmSample.FromScores(j, j % 3 == 0 ? [6, 7] : [8, 6])).ToArray();
+
+        var p4 = rule.Evaluate(stream[..4], 2).ChangeProbability!.Value;
+        var p12 = rule.Evaluate(stream[..12], 2).ChangeProbability!.Value;
+
+        Assert.InRange(p12, 0, p4);
+        Assert.InRange(p4, 1e-6, 0.5);
+    }
+
+    [Fact]
+    public void Failed_samples_count_towards_k_but_do_not_settle_anything()
+    {
+        var stream = Enumerable.Range(0, 32).Select(j => GrmSample.Invalid(j, 2, ParseStatus.MissingScores, "cut off")).ToArray();
+
+        Assert.Equal(32, Run(new AdaptiveStopping(new StoppingOptions()), stream, 2));
+    }
+
+    [Fact]
+    public void Single_response_stops_when_the_mean_is_within_the_width()
+    {
+        var options = new StoppingOptions { KMax = 32, MeanWidth = 0.2 };
+        var steady = TestSamples.Repeat(32, 7);
+        var noisy = Enumerable.Range(0, 32).Select(j => GrmSample.FromScores(j, [j % 2 == 0 ? 3 : 9])).ToArray();
+
+        var steadyUsed = Run(new AdaptiveStopping(options), steady, 1);
+        var noisyUsed = Run(new AdaptiveStopping(options), noisy, 1);
+
+        // Steady: the shrunk variance is small at once. Noisy (sd 3): only near the end, when few
+        // samples are left to move the mean, is the drift below 0.2.
+        Assert.InRange(steadyUsed, 4, 16);
+        Assert.InRange(noisyUsed, 24, 32);
+        Assert.Equal(StopReason.MeanSettled, new AdaptiveStopping(options).Evaluate(steady[..steadyUsed], 1).Reason);
+    }
+
+    [Fact]
+    public void Mean_width_can_also_hold_rankings()
+    {
+        var stream = Enumerable.Range(0, 32).Select(j => GrmSample.FromScores(j, [j % 2 == 0 ? 10 : 6, 1])).ToArray();
+        var leaderOnly = Run(new AdaptiveStopping(new StoppingOptions()), stream, 2);
+        var withWidth = Run(new AdaptiveStopping(new StoppingOptions { MeanWidthForRankings = true }), stream, 2);
+
+        Assert.True(withWidth > leaderOnly, $"{withWidth} <= {leaderOnly}");
+    }
+
+    [Fact]
+    public void Rounds_start_with_k_min_and_end_at_k_max()
+    {
+        var options = new StoppingOptions { KMin = 6, KMax = 10, RoundSize = 4 };
+
+        Assert.Equal(6, options.NextDrawCount(0));
+        Assert.Equal(4, options.NextDrawCount(6));
+        Assert.Equal(0, options.NextDrawCount(10));
+        Assert.Equal(2, (options with { KMax = 8 }).NextDrawCount(6));
+    }
+
+    [Fact]
+    public void Bad_options_are_refused()
+    {
+        Assert.Throws<ArgumentException>(() => StoppingRules.For(StoppingKind.Adaptive, new StoppingOptions { KMin = 40 }));
+        Assert.Throws<ArgumentException>(() => StoppingRules.For("sometimes", new StoppingOptions()));
+    }
+
+    [Theory]
+    [InlineData(0.0, 1.0, 0.5)]
+    [InlineData(1.0, 1.0, 0.75)]
+    [InlineData(-2.0, 5.0, 0.050969739)]
+    [InlineData(2.015048, 5.0, 0.95)]
+    [InlineData(-3.169273, 10.0, 0.005)]
+    public void Student_t_distribution_matches_tables(double t, double nu, double expected)
+    {
+        Assert.Equal(expected, StudentT.Cdf(t, nu), 6);
+    }
+}
