@@ -1,0 +1,272 @@
+using System.Text.RegularExpressions;
+using GrmWorker.Inference.Native;
+
+namespace GrmWorker.Inference;
+
+/// <summary>
+/// A decoder-only model exported with a KV cache (the optimum / Hugging Face layout):
+/// <code>
+///   input_ids                  int64 [B, S]
+///   attention_mask             int64 [B, P+S]      1 = real token, 0 = pad
+///   position_ids (optional)    int64 [B, S]
+///   past_key_values.{i}.key    kv    [B, H, P, Dh]  (and .value)
+///   -> logits                  lg    [B, S, V]
+///   -> present.{i}.key         kv    [B, H, P+S, Dh] (and .value)
+/// </code>
+/// Layers, KV heads, head size and dtypes (fp32 / fp16) are read from the session's own metadata,
+/// so other exports of this layout load without code changes.
+/// </summary>
+public sealed partial class CausalLm : IDisposable
+{
+    internal const string InputIdsName = "input_ids";
+    internal const string AttentionMaskName = "attention_mask";
+    internal const string PositionIdsName = "position_ids";
+    internal const string LogitsName = "logits";
+
+    private CausalLm(OrtSession session, InferenceOptions options)
+    {
+        Session = session;
+        Options = options;
+        var inputs = session.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
+        var outputs = session.Outputs.ToDictionary(o => o.Name, StringComparer.Ordinal);
+        Require(inputs, InputIdsName, TensorElementType.Int64);
+        Require(inputs, AttentionMaskName, TensorElementType.Int64);
+        HasPositionIds = inputs.ContainsKey(PositionIdsName);
+        if (HasPositionIds)
+        {
+            Require(inputs, PositionIdsName, TensorElementType.Int64);
+        }
+        if (!outputs.TryGetValue(LogitsName, out var logits))
+        {
+            throw Unsupported($"it has no '{LogitsName}' output");
+        }
+        if (logits.ElementType is not (TensorElementType.Float or TensorElementType.Float16))
+        {
+            throw Unsupported($"'{LogitsName}' is {logits.ElementType}; float32 or float16 is needed");
+        }
+        LogitsElementType = logits.ElementType;
+        VocabSize = logits.Dimensions.Count == 3 && logits.Dimensions[2] > 0 ? (int)logits.Dimensions[2] : -1;
+
+        var layers = new SortedDictionary<int, (OrtNodeInfo? Key, OrtNodeInfo? Value)>();
+        foreach (var input in session.Inputs)
+        {
+            var m = PastPattern().Match(input.Name);
+            if (m.Success)
+            {
+                var layer = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                var entry = layers.GetValueOrDefault(layer);
+                layers[layer] = m.Groups[2].Value == "key" ? (input, entry.Value) : (entry.Key, input);
+            }
+            else if (input.Name is not (InputIdsName or AttentionMaskName or PositionIdsName))
+            {
+                throw Unsupported($"input '{input.Name}' is not one this engine feeds (input_ids, attention_mask, position_ids, past_key_values.N.key|value)");
+            }
+        }
+        if (layers.Count == 0)
+        {
+            throw Unsupported("it has no past_key_values.N.key|value inputs (export it with a KV cache)");
+        }
+        NumLayers = layers.Count;
+        PastKeyNames = new string[NumLayers];
+        PastValueNames = new string[NumLayers];
+        PresentNames = new string[2 * NumLayers];
+        var first = layers.Values.First().Key;
+        for (var i = 0; i < NumLayers; i++)
+        {
+            if (!layers.TryGetValue(i, out var pair) || pair.Key is null || pair.Value is null)
+            {
+                throw Unsupported($"past_key_values.{i}.key and .value are not both present (layers must be numbered 0..{NumLayers - 1})");
+            }
+            PastKeyNames[i] = pair.Key.Name;
+            PastValueNames[i] = pair.Value.Name;
+            foreach (var (kind, index) in new[] { ("key", 2 * i), ("value", 2 * i + 1) })
+            {
+                var name = FindPresent(outputs, i, kind) ?? throw Unsupported($"it has no present.{i}.{kind} output");
+                PresentNames[index] = name;
+            }
+        }
+        KvElementType = first!.ElementType;
+        if (KvElementType is not (TensorElementType.Float or TensorElementType.Float16))
+        {
+            throw Unsupported($"past_key_values are {KvElementType}; float32 or float16 is needed");
+        }
+        var dims = first.Dimensions;
+        var present0 = outputs[PresentNames[0]].Dimensions;
+        NumKvHeads = FixedDim(dims, present0, 1, "heads");
+        HeadDim = FixedDim(dims, present0, 3, "head size");
+
+        InputNames = [InputIdsName, AttentionMaskName, .. HasPositionIds ? new[] { PositionIdsName } : [], .. Enumerable.Range(0, NumLayers).SelectMany(i => new[] { PastKeyNames[i], PastValueNames[i] })];
+        OutputNames = [LogitsName, .. PresentNames];
+        if (options.ExecutionProvider == ExecutionProviderKind.Cuda)
+        {
+            DeviceMemory = OrtMemoryInfo.Cuda(session.Api, options.CudaDeviceId);
+        }
+    }
+
+    internal OrtSession Session { get; }
+
+    internal OrtEnvironment Environment => Session.Environment;
+
+    public InferenceOptions Options { get; }
+
+    public int NumLayers { get; }
+
+    /// <summary>Heads in the KV cache (fewer than query heads for grouped-query attention).</summary>
+    public int NumKvHeads { get; }
+
+    public int HeadDim { get; }
+
+    /// <summary>From the logits output; -1 until a run when the export leaves it symbolic.</summary>
+    public int VocabSize { get; private set; }
+
+    public TensorElementType KvElementType { get; }
+
+    public TensorElementType LogitsElementType { get; }
+
+    public bool HasPositionIds { get; }
+
+    /// <summary>Where present KV outputs are bound with IoBinding; null = host memory (CPU provider).</summary>
+    internal OrtMemoryInfo? DeviceMemory { get; }
+
+    internal string[] PastKeyNames { get; }
+
+    internal string[] PastValueNames { get; }
+
+    /// <summary>present.{i}.key, present.{i}.value, interleaved by layer.</summary>
+    internal string[] PresentNames { get; }
+
+    /// <summary>input_ids, attention_mask, [position_ids], then past key/value interleaved by layer.</summary>
+    internal string[] InputNames { get; }
+
+    /// <summary>logits, then presents interleaved by layer.</summary>
+    internal string[] OutputNames { get; }
+
+    /// <summary>Path of the .onnx file.</summary>
+    public string Source => Session.Source;
+
+    public static CausalLm Load(string modelPath, InferenceOptions? options = null)
+    {
+        options ??= new InferenceOptions();
+        options.Validate();
+        var env = OrtEnvironment.Shared(options.OrtLibraryPath);
+        var session = OrtSession.Create(env, modelPath, options.ToSessionSettings());
+        try
+        {
+            return new CausalLm(session, options);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    public static CausalLm Load(ModelConfig config, InferenceOptions? options = null) => Load(config.ModelPath, options);
+
+    /// <summary>
+    /// One forward pass. <paramref name="inputIds"/> [B,S], <paramref name="attentionMask"/> [B,P+S],
+    /// <paramref name="positionIds"/> [B,S] (ignored when the model has none), past from
+    /// <paramref name="cache"/> [B,H,P,Dh]. The cache then holds present [B,H,P+S,Dh]; the returned
+    /// logits [B,S,V] are in host memory and owned by the caller.
+    /// </summary>
+    internal OrtTensor Forward(
+        OrtTensor inputIds,
+        OrtTensor attentionMask,
+        OrtTensor? positionIds,
+        KvCache cache,
+        OrtIoBinding? binding,
+        bool presentOnDevice,
+        CancellationToken cancellationToken)
+    {
+        var inputs = new List<OrtTensor>(InputNames.Length) { inputIds, attentionMask };
+        if (HasPositionIds)
+        {
+            inputs.Add(positionIds ?? throw new ArgumentNullException(nameof(positionIds)));
+        }
+        for (var i = 0; i < NumLayers; i++)
+        {
+            inputs.Add(cache.Keys[i]);
+            inputs.Add(cache.Values[i]);
+        }
+
+        OrtTensor[] outputs;
+        if (binding is null)
+        {
+            outputs = Session.Run(InputNames, inputs, OutputNames, cancellationToken);
+        }
+        else
+        {
+            binding.ClearInputs();
+            binding.ClearOutputs();
+            for (var i = 0; i < InputNames.Length; i++)
+            {
+                binding.BindInput(InputNames[i], inputs[i]);
+            }
+            binding.BindOutputToDevice(LogitsName, Environment.CpuMemory);
+            var presentMemory = presentOnDevice && DeviceMemory is not null ? DeviceMemory : Environment.CpuMemory;
+            foreach (var name in PresentNames)
+            {
+                binding.BindOutputToDevice(name, presentMemory);
+            }
+            Session.Run(binding, cancellationToken);
+            outputs = binding.GetOutputs();
+            binding.ClearInputs();
+        }
+        cache.ReplaceWithPresent(outputs.AsSpan(1), onDevice: binding is not null && presentOnDevice && DeviceMemory is not null);
+        var logits = outputs[0];
+        if (VocabSize < 0)
+        {
+            VocabSize = (int)logits.Shape[2];
+        }
+        return logits;
+    }
+
+    private static string? FindPresent(Dictionary<string, OrtNodeInfo> outputs, int layer, string kind)
+    {
+        foreach (var candidate in new[] { $"present.{layer}.{kind}", $"present_key_values.{layer}.{kind}" })
+        {
+            if (outputs.ContainsKey(candidate))
+            {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    private int FixedDim(IReadOnlyList<long> past, IReadOnlyList<long> present, int axis, string what)
+    {
+        if (past.Count == 4 && past[axis] > 0)
+        {
+            return (int)past[axis];
+        }
+        if (present.Count == 4 && present[axis] > 0)
+        {
+            return (int)present[axis];
+        }
+        throw Unsupported($"the KV cache's {what} (axis {axis} of [batch, heads, seq, head_dim]) is not a fixed number");
+    }
+
+    private void Require(Dictionary<string, OrtNodeInfo> inputs, string name, TensorElementType type)
+    {
+        if (!inputs.TryGetValue(name, out var node))
+        {
+            throw Unsupported($"it has no '{name}' input");
+        }
+        if (node.ElementType != type)
+        {
+            throw Unsupported($"input '{name}' is {node.ElementType}, not {type}");
+        }
+    }
+
+    private NotSupportedException Unsupported(string why) =>
+        new($"Model {Session.Source} is not a causal LM with a KV cache in the expected layout: {why}.");
+
+    [GeneratedRegex(@"^past_key_values\.(\d+)\.(key|value)$")]
+    private static partial Regex PastPattern();
+
+    public void Dispose()
+    {
+        DeviceMemory?.Dispose();
+        Session.Dispose();
+    }
+}

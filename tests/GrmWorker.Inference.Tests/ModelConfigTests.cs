@@ -1,0 +1,42 @@
+namespace GrmWorker.Inference.Tests;
+
+public sealed class ModelConfigTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("grm-config-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void The_bundled_config_loads()
+    {
+        var config = ModelConfig.Load(TestAssets.TinyModelDir);
+        Assert.False(string.IsNullOrEmpty(config.ModelId));
+        Assert.True(File.Exists(config.ModelPath));
+        Assert.True(File.Exists(config.TokenizerPath));
+        Assert.NotEmpty(config.EosTokenIds);
+        Assert.True(config.ContextLength > 0);
+    }
+
+    [Fact]
+    public void A_missing_config_names_the_file()
+    {
+        var ex = Assert.Throws<ModelConfigException>(() => ModelConfig.Load(_dir));
+        Assert.Contains(Path.Combine(_dir, ModelConfig.FileName), ex.Message);
+    }
+
+    [Theory]
+    [InlineData("""{"modelFile":"m.onnx","tokenizerFile":"t.json","contextLength":8,"eosTokenIds":[1]}""", "modelId")]
+    [InlineData("""{"modelId":"x","modelFile":"m.onnx","tokenizerFile":"t.json","contextLength":0,"eosTokenIds":[1]}""", "contextLength")]
+    [InlineData("""{"modelId":"x","modelFile":"m.onnx","tokenizerFile":"t.json","contextLength":8,"eosTokenIds":[]}""", "eosTokenIds")]
+    [InlineData("""{"modelId":"x","modelFile":"other.onnx","tokenizerFile":"t.json","contextLength":8,"eosTokenIds":[1]}""", "modelFile")]
+    [InlineData("""{"modelId":"x","modelFile":"m.onnx","tokenizerFile":"t.json","contextLength":"long","eosTokenIds":[1]}""", "contextLength")]
+    public void A_bad_field_is_named_with_the_file(string json, string field)
+    {
+        File.WriteAllText(Path.Combine(_dir, "m.onnx"), "");
+        File.WriteAllText(Path.Combine(_dir, "t.json"), "{}");
+        File.WriteAllText(Path.Combine(_dir, ModelConfig.FileName), json);
+        var ex = Assert.Throws<ModelConfigException>(() => ModelConfig.Load(_dir));
+        Assert.Contains(ModelConfig.FileName, ex.Message);
+        Assert.Contains(field, ex.Message);
+    }
+}
