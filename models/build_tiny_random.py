@@ -4,10 +4,12 @@
     /usr/bin/python3 models/build_tiny_random.py [--out models/tiny-random] [--no-verify]
 
 Writes tokenizer.json, model.onnx, weights.pt (+ model-config.json for bench_torch.py),
-grm-config.json and reference-greedy.json (golden greedy tokens from PyTorch eager with
+grm-config.json and reference-greedy.json, and models/tiny-random-gqa/ (the same weights
+exported with the shared-buffer KV layout: GroupQueryAttention; model.onnx + configs) (golden greedy tokens from PyTorch eager with
 KV cache; prompt ids come from the npm Rust tokenizer via node). Unless --no-verify,
 checks the tokenizer round trip (verify_tokenizer.js), runs the fixture in ONNX Runtime
-via onnxruntime-node (verify_onnx.js) and compares full ORT and torch outputs (check_onnx.py).
+via onnxruntime-node (verify_onnx.js, both layouts) and compares full ORT and torch outputs
+(check_onnx.py, check_gqa.py).
 Deterministic: same files on every rebuild (on the same torch build).
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -111,6 +114,8 @@ def left_pad(rows: list, pad_id: int):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, "tiny-random"))
+    ap.add_argument("--gqa-out", default=os.path.join(HERE, "tiny-random-gqa"),
+                    help="where the shared-buffer (GroupQueryAttention) export of the same weights goes")
     ap.add_argument("--no-verify", action="store_true", help="skip the onnxruntime-node check")
     args = ap.parse_args()
     t0 = time.time()
@@ -228,9 +233,27 @@ def main() -> None:
         json.dump(fixture, f, indent=1, ensure_ascii=False)
         f.write("\n")
 
+    # 4. the same weights in the shared-buffer KV layout (GroupQueryAttention), logits for each
+    # row's last real position only: model.onnx and configs only; the tokenizer is the same
+    # file, the fixture is tiny-random's.
+    os.makedirs(args.gqa_out, exist_ok=True)
+    gm.export_onnx(model, os.path.join(args.gqa_out, "model.onnx"), kv_layout="shared-buffer", last_logits_only=True)
+    shutil.copyfile(tok_path, os.path.join(args.gqa_out, "tokenizer.json"))
+    gm.save_config(cfg, os.path.join(args.gqa_out, "model-config.json"))
+    gqa_config = dict(grm_config, modelId=MODEL_ID + "-gqa",
+                      kvCache={"layout": "shared-buffer", "maxLength": cfg.max_context})
+    with open(os.path.join(args.gqa_out, "grm-config.json"), "w", encoding="utf-8") as f:
+        json.dump(gqa_config, f, indent=2)
+        f.write("\n")
+    print(f"shared-buffer export written to {args.gqa_out} ({time.time() - t0:.1f}s)")
+
     if not args.no_verify:
         subprocess.run(["node", os.path.join(HERE, "verify_onnx.js"), args.out], check=True)
         subprocess.run([sys.executable, os.path.join(HERE, "check_onnx.py"), "--model-dir", args.out], check=True)
+        subprocess.run(["node", os.path.join(HERE, "verify_onnx.js"), args.gqa_out,
+                        os.path.join(args.out, "reference-greedy.json")], check=True)
+        subprocess.run([sys.executable, os.path.join(HERE, "check_gqa.py"), "--model-dir", args.gqa_out,
+                        "--weights", os.path.join(args.out, "weights.pt")], check=True)
     print(f"done in {time.time() - t0:.1f}s -> {args.out}")
 
 

@@ -127,6 +127,8 @@ class Attention(nn.Module):
         past: KV,
     ) -> Tuple[torch.Tensor, KV]:
         b, s, d = x.shape
+        if isinstance(mask, tuple):  # shared-buffer layout: (seqlens_k, total_length)
+            return self._forward_gqa(x, cos, sin, mask, past)
         q = self.q_proj(x).view(b, s, self.n_heads, self.head_dim).transpose(1, 2)
         k = self.k_proj(x).view(b, s, self.n_heads, self.head_dim).transpose(1, 2)
         v = self.v_proj(x).view(b, s, self.n_heads, self.head_dim).transpose(1, 2)
@@ -139,6 +141,79 @@ class Attention(nn.Module):
         probs = torch.softmax(scores, dim=-1)
         out = torch.matmul(probs, v).transpose(1, 2).reshape(b, s, d)
         return self.o_proj(out), (k, v)
+
+    def _forward_gqa(self, x, cos, sin, lengths, past: KV) -> Tuple[torch.Tensor, KV]:
+        b, s, d = x.shape
+        # rotary as in the concat path, in [B, S, H, Dh] (cos/sin [B, 1, S, Dh] -> [B, S, 1, Dh])
+        c, sn = cos.transpose(1, 2), sin.transpose(1, 2)
+        q = self.q_proj(x).view(b, s, self.n_heads, self.head_dim)
+        k = self.k_proj(x).view(b, s, self.n_heads, self.head_dim)
+        q = (q * c + rotate_half(q) * sn).reshape(b, s, d)
+        k = (k * c + rotate_half(k) * sn).reshape(b, s, d)
+        v = self.v_proj(x)
+        seqlens_k, total = lengths
+        out, pk, pv = _GroupQueryAttention.apply(
+            q, k, v, past[0], past[1], seqlens_k, total, self.n_heads, self.n_heads, 1.0 / math.sqrt(self.head_dim))
+        return self.o_proj(out), (pk, pv)
+
+
+class _GroupQueryAttention(torch.autograd.Function):
+    """ONNX Runtime's ``com.microsoft::GroupQueryAttention`` (contrib op, CPU and CUDA) for the
+    shared-buffer KV layout. ``symbolic`` emits the node; ``forward`` is an eager emulation
+    of the op's contract (used while tracing, and usable as a torch reference):
+
+    query [B, S, H*D] (already rotated), key/value [B, S, Hkv*D] (key rotated),
+    past_key/past_value [B, Hkv, M, D] (M = buffer length, >= every row's total length),
+    seqlens_k int32 [B] = row's valid total length - 1, total_sequence_length int32 scalar.
+    Each row's valid KV is left-aligned: positions 0..seqlens_k. First prompt (S == total):
+    new keys go to 0..S-1; otherwise (decode, S == 1) to seqlens_k - S + 1 ... seqlens_k.
+    Returns output [B, S, H*D], present_key/value [B, Hkv, max(M, total), D].
+    """
+
+    @staticmethod
+    def forward(ctx, query, key, value, past_key, past_value, seqlens_k, total_length,
+                num_heads: int, kv_heads: int, scale: float):
+        b, s, _ = query.shape
+        d = past_key.shape[3]
+        total = int(total_length)
+        m = max(past_key.shape[2], total)
+        present_k = torch.zeros(b, kv_heads, m, d, dtype=past_key.dtype)
+        present_v = torch.zeros_like(present_k)
+        present_k[:, :, : past_key.shape[2]] = past_key
+        present_v[:, :, : past_value.shape[2]] = past_value
+        q = query.view(b, s, num_heads, d).transpose(1, 2)
+        k = key.view(b, s, kv_heads, d).transpose(1, 2)
+        v = value.view(b, s, kv_heads, d).transpose(1, 2)
+        first = s == total
+        out = torch.zeros(b, num_heads, s, d, dtype=query.dtype)
+        group = num_heads // kv_heads
+        for r in range(b):
+            t = int(seqlens_k[r]) + 1
+            past = 0 if first else t - s
+            present_k[r, :, past: past + s] = k[r]
+            present_v[r, :, past: past + s] = v[r]
+            kk = present_k[r, :, :t].repeat_interleave(group, dim=0)
+            vv = present_v[r, :, :t].repeat_interleave(group, dim=0)
+            scores = torch.matmul(q[r], kk.transpose(1, 2)) * scale  # [H, S, t]
+            causal = torch.arange(t)[None, :] <= (torch.arange(s)[:, None] + past)
+            scores = scores.masked_fill(~causal, float("-inf"))
+            out[r] = torch.matmul(torch.softmax(scores, dim=-1).nan_to_num(0.0), vv)
+        return out.transpose(1, 2).reshape(b, s, num_heads * d), present_k, present_v
+
+    @staticmethod
+    def symbolic(g, query, key, value, past_key, past_value, seqlens_k, total_length,
+                 num_heads, kv_heads, scale):
+        out, present_k, present_v = g.op(
+            "com.microsoft::GroupQueryAttention",
+            query, key, value, past_key, past_value, seqlens_k, total_length,
+            num_heads_i=num_heads, kv_num_heads_i=kv_heads, scale_f=scale, do_rotary_i=0,
+            outputs=3,
+        )
+        # shapes for ONNX shape inference: output like query, presents like the past buffers
+        out.setType(query.type())
+        present_k.setType(past_key.type())
+        present_v.setType(past_value.type())
+        return out, present_k, present_v
 
 
 class MLP(nn.Module):
@@ -190,9 +265,34 @@ class GrmCausalLM(nn.Module):
         attention_mask: torch.Tensor,
         position_ids: torch.Tensor,
         past_key_values: Optional[List[KV]] = None,
+        kv_layout: str = "concat",
+        last_logits_only: bool = False,
     ) -> Tuple[torch.Tensor, List[KV]]:
+        """``kv_layout="concat"``: present = past ++ new (any padding, causal by index).
+        ``"shared-buffer"``: past/present are [B, H, M, Dh] buffers with each row's valid KV
+        left-aligned (rows right-padded); attention is ONNX Runtime's GroupQueryAttention with
+        seqlens_k = sum(attention_mask) - 1 and total_sequence_length = attention_mask width.
+        ``last_logits_only`` (shared-buffer only): logits [B, 1, V] for each row's last real
+        query position, max(seqlens_k - (total - S), 0) (prefill: len - 1; decode: 0), so the
+        LM head runs once per row instead of once per prompt token."""
         if past_key_values is None:
             past_key_values = self.empty_past(input_ids.shape[0])
+        if kv_layout == "shared-buffer":
+            seqlens_k = (attention_mask.sum(dim=1) - 1).to(torch.int32)
+            total = torch._shape_as_tensor(attention_mask)[1].to(torch.int32)
+            cos, sin = self.rotary(position_ids)
+            x = self.embed_tokens(input_ids)
+            presents: List[KV] = []
+            for layer, past in zip(self.layers, past_key_values):
+                x, present = layer(x, cos, sin, (seqlens_k, total), past)
+                presents.append(present)
+            if last_logits_only:
+                s = torch._shape_as_tensor(input_ids)[1]
+                last = torch.clamp(seqlens_k.long() - (total.long() - s), min=0)  # [B]
+                x = torch.gather(x, 1, last.view(-1, 1, 1).expand(-1, 1, x.shape[2]))
+            return self.lm_head(self.norm(x)), presents
+        if kv_layout != "concat":
+            raise ValueError(f"kv_layout must be 'concat' or 'shared-buffer', not {kv_layout!r}")
         seq = input_ids.shape[1]
         total = attention_mask.shape[1]
         # causal by index in key space: query i (absolute index past+i) sees keys j <= past+i
@@ -204,7 +304,7 @@ class GrmCausalLM(nn.Module):
 
         cos, sin = self.rotary(position_ids)
         x = self.embed_tokens(input_ids)
-        presents: List[KV] = []
+        presents = []
         for layer, past in zip(self.layers, past_key_values):
             x, present = layer(x, cos, sin, mask, past)
             presents.append(present)
@@ -250,13 +350,15 @@ def greedy_generate(
 class _OnnxWrapper(nn.Module):
     """Flat signature for torch.onnx.export: (ids, mask, pos, k0, v0, k1, v1, ...)."""
 
-    def __init__(self, model: GrmCausalLM) -> None:
+    def __init__(self, model: GrmCausalLM, kv_layout: str = "concat", last_logits_only: bool = False) -> None:
         super().__init__()
         self.model = model
+        self.kv_layout = kv_layout
+        self.last_logits_only = last_logits_only
 
     def forward(self, input_ids, attention_mask, position_ids, *flat_past):
         past = [(flat_past[2 * i], flat_past[2 * i + 1]) for i in range(len(flat_past) // 2)]
-        logits, presents = self.model(input_ids, attention_mask, position_ids, past)
+        logits, presents = self.model(input_ids, attention_mask, position_ids, past, self.kv_layout, self.last_logits_only)
         flat = []
         for k, v in presents:
             flat.extend((k, v))
@@ -272,14 +374,36 @@ def onnx_io_names(n_layers: int) -> Tuple[List[str], List[str]]:
     return inputs, outputs
 
 
-def export_onnx(model: GrmCausalLM, path: str, opset: int = 14) -> None:
-    """Export the decoder-with-past graph (fp32) with dynamic batch/seq/past_seq axes."""
+def export_onnx(model: GrmCausalLM, path: str, opset: int = 14, kv_layout: str = "concat",
+                last_logits_only: bool = False) -> None:
+    """Export the decoder-with-past graph (fp32) with dynamic batch/seq/past_seq axes.
+
+    ``kv_layout="concat"`` (default): the optimum layout, present = Concat(past, new).
+    ``kv_layout="shared-buffer"``: the onnxruntime-genai layout: attention is
+    ``com.microsoft::GroupQueryAttention``; past_key_values.N.* are [B, H, max_seq, Dh]
+    buffers that the engine binds to present.N.* too (updated in place, nothing copied per
+    step); each row's valid KV is left-aligned (batched prompts right-padded), seqlens_k and
+    total_sequence_length come from attention_mask inside the graph. Needs ONNX Runtime.
+    ``last_logits_only`` (shared-buffer only): logits [B, 1, V] at each row's last real
+    position (prefill computes the LM head once per row, not once per prompt token).
+    """
     cfg = model.cfg
     model = model.eval()
+    shared = kv_layout == "shared-buffer"
+    if not shared and kv_layout != "concat":
+        raise ValueError(f"kv_layout must be 'concat' or 'shared-buffer', not {kv_layout!r}")
+    if last_logits_only and not shared:
+        raise ValueError("last_logits_only needs kv_layout='shared-buffer'")
     b, s, p = 2, 3, 4  # past_seq > 0 while tracing so nothing specialises on it
     input_ids = torch.randint(0, cfg.vocab_size, (b, s), dtype=torch.long)
-    attention_mask = torch.ones((b, p + s), dtype=torch.long)
     position_ids = torch.arange(p, p + s, dtype=torch.long).unsqueeze(0).expand(b, s).contiguous()
+    attention_mask = torch.ones((b, p + s), dtype=torch.long)
+    if shared:  # a decode-like trace: S = 1, past buffer longer than the total
+        s = 1
+        input_ids = input_ids[:, :1].contiguous()
+        position_ids = position_ids[:, :1].contiguous()
+        attention_mask = torch.ones((b, p + 1), dtype=torch.long)
+        p = 8
     flat_past = []
     for _ in range(cfg.n_layers):
         flat_past.append(torch.randn(b, cfg.n_heads, p, cfg.head_dim))
@@ -293,11 +417,12 @@ def export_onnx(model: GrmCausalLM, path: str, opset: int = 14) -> None:
     }
     for i in range(cfg.n_layers):
         for kind in ("key", "value"):
-            dyn[f"past_key_values.{i}.{kind}"] = {0: "batch", 2: "past_seq"}
-            dyn[f"present.{i}.{kind}"] = {0: "batch", 2: "total_seq"}
+            dyn[f"past_key_values.{i}.{kind}"] = {0: "batch", 2: "max_seq" if shared else "past_seq"}
+            dyn[f"present.{i}.{kind}"] = {0: "batch", 2: "max_seq" if shared else "total_seq"}
+    extra = {"custom_opsets": {"com.microsoft": 1}} if shared else {}
     with torch.no_grad():
         torch.onnx.export(
-            _OnnxWrapper(model),
+            _OnnxWrapper(model, kv_layout, last_logits_only),
             (input_ids, attention_mask, position_ids, *flat_past),
             path,
             input_names=in_names,
@@ -305,7 +430,31 @@ def export_onnx(model: GrmCausalLM, path: str, opset: int = 14) -> None:
             dynamic_axes=dyn,
             opset_version=opset,
             do_constant_folding=True,
+            **extra,
         )
+    if shared:
+        _fix_output_shapes(path, cfg, last_logits_only)
+
+
+def _fix_output_shapes(path: str, cfg: GrmModelConfig, last_logits_only: bool) -> None:
+    """torch 1.13 has no shape inference for the contrib op, so it leaves the present (and
+    hence logits) dims symbolic; write the real ones (the engine reads heads/head size/vocab
+    from the model's metadata)."""
+    import onnx
+
+    m = onnx.load(path)
+    fixed = {"logits": ["batch", 1 if last_logits_only else "seq", cfg.vocab_size]}
+    for i in range(cfg.n_layers):
+        for kind in ("key", "value"):
+            fixed[f"present.{i}.{kind}"] = ["batch", cfg.n_heads, "max_seq", cfg.head_dim]
+    for out in m.graph.output:
+        for dim, want in zip(out.type.tensor_type.shape.dim, fixed.get(out.name, [])):
+            if isinstance(want, int):
+                dim.ClearField("dim_param")
+                dim.dim_value = want
+            else:
+                dim.dim_param = want
+    onnx.save(m, path)
 
 
 def save_config(cfg: GrmModelConfig, path: str) -> None:

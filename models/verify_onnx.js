@@ -2,6 +2,7 @@
 // libonnxruntime the C# engine loads) against its reference-greedy.json.
 //
 //   node models/verify_onnx.js models/tiny-random          fixture check (exit 1 on mismatch)
+//   node models/verify_onnx.js models/tiny-random-gqa models/tiny-random/reference-greedy.json
 //   node models/verify_onnx.js --raw models/x/model.onnx    one session.run: feeds as JSON on stdin,
 //                                                           outputs as JSON on stdout (see raw())
 // The fixture check runs every case with zero-length past tensors on the first step,
@@ -49,15 +50,25 @@ class Runner {
     return { logits: out.logits, past: next };
   }
 
-  // rows left-padded; returns generated ids per row and the last-prompt-position logits
-  async greedy(rows, padId, newTokens) {
+  // rows left-padded (concat layout) or right-padded with each row's KV left-aligned
+  // (shared-buffer layout: GroupQueryAttention); returns generated ids per row and the
+  // last-prompt-position logits. The shared-buffer model is fed a zero-length past here, so
+  // its buffers grow by one per step (ORT copies past into present): the same math as the
+  // in-place buffer the C# engine binds.
+  async greedy(rows, padId, newTokens, shared) {
     const b = rows.length, n = Math.max(...rows.map((r) => r.length));
     const ids = [], mask = [], pos = [];
     for (const r of rows) {
       const pad = n - r.length;
-      ids.push([...Array(pad).fill(padId), ...r]);
-      mask.push([...Array(pad).fill(0), ...Array(r.length).fill(1)]);
-      pos.push([...Array(pad).fill(1), ...r.map((_, j) => j)]);
+      if (shared) {
+        ids.push([...r, ...Array(pad).fill(padId)]);
+        mask.push([...Array(r.length).fill(1), ...Array(pad).fill(0)]);
+        pos.push([...r.map((_, j) => j), ...Array(pad).fill(0)]);
+      } else {
+        ids.push([...Array(pad).fill(padId), ...r]);
+        mask.push([...Array(pad).fill(0), ...Array(r.length).fill(1)]);
+        pos.push([...Array(pad).fill(1), ...r.map((_, j) => j)]);
+      }
     }
     let { logits, past } = await this.step(ids, mask, pos, this.emptyPast(b));
     const vocab = logits.dims[2];
@@ -68,7 +79,9 @@ class Runner {
       const s = logits.dims[1];
       const toks = [];
       for (let i = 0; i < b; i++) {
-        const off = (i * s + (s - 1)) * vocab;
+        // logits [B, 1, V] (last-position-only export) or [B, S, V]
+        const at = s === 1 ? 0 : shared && t === 0 ? rows[i].length - 1 : s - 1;
+        const off = (i * s + at) * vocab;
         const row = logits.data.subarray(off, off + vocab);
         if (t === 0) lastLogits.push(Float32Array.from(row));
         let best = 0;
@@ -77,7 +90,13 @@ class Runner {
         gen[i].push(best);
       }
       if (t === newTokens - 1) break;
-      mask.forEach((m) => m.push(1));
+      if (shared) {
+        // left-aligned: row i has nextPos[i] + 1 real positions after this token
+        const width = Math.max(...nextPos) + 1;
+        for (let i = 0; i < b; i++) mask[i] = Array.from({ length: width }, (_, j) => (j <= nextPos[i] ? 1 : 0));
+      } else {
+        mask.forEach((m) => m.push(1));
+      }
       ({ logits, past } = await this.step(toks.map((x) => [x]), mask, nextPos.map((p) => [p]), past));
       for (let i = 0; i < b; i++) nextPos[i]++;
     }
@@ -87,9 +106,11 @@ class Runner {
 
 function eq(a, b) { return a.length === b.length && a.every((x, i) => x === b[i]); }
 
-async function fixtureCheck(dir) {
+async function fixtureCheck(dir, fixture) {
   const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'grm-config.json'), 'utf8'));
-  const fx = JSON.parse(fs.readFileSync(path.join(dir, 'reference-greedy.json'), 'utf8'));
+  const fx = JSON.parse(fs.readFileSync(fixture || path.join(dir, 'reference-greedy.json'), 'utf8'));
+  const shared = (cfg.kvCache && cfg.kvCache.layout) === 'shared-buffer';
+  console.log(`KV layout: ${shared ? 'shared-buffer (GroupQueryAttention, rows right-padded)' : 'concat (rows left-padded)'}`);
   const session = await ort.InferenceSession.create(path.join(dir, cfg.modelFile), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   console.log('inputs:');
   for (const m of session.inputMetadata) console.log(`  ${m.name} ${m.type} [${m.shape.join(', ')}]`);
@@ -98,7 +119,7 @@ async function fixtureCheck(dir) {
   const r = new Runner(session);
   let ok = true, maxTopDiff = 0;
   for (const c of fx.cases) {
-    const { gen, lastLogits } = await r.greedy([c.promptIds], fx.padTokenId, fx.newTokens);
+    const { gen, lastLogits } = await r.greedy([c.promptIds], fx.padTokenId, fx.newTokens, shared);
     for (const [id, v] of c.lastPromptLogitsTop5) maxTopDiff = Math.max(maxTopDiff, Math.abs(lastLogits[0][id] - v));
     const same = eq(gen[0], c.generatedIds);
     ok = ok && same;
@@ -106,7 +127,7 @@ async function fixtureCheck(dir) {
     if (!same) console.log(`  ort:   ${gen[0]}\n  torch: ${c.generatedIds}`);
   }
   const pb = fx.paddedBatch;
-  const { gen } = await r.greedy(pb.caseOrder.map((i) => fx.cases[i].promptIds), fx.padTokenId, fx.newTokens);
+  const { gen } = await r.greedy(pb.caseOrder.map((i) => fx.cases[i].promptIds), fx.padTokenId, fx.newTokens, shared);
   const bsame = gen.every((g, i) => eq(g, pb.generatedIds[i]));
   ok = ok && bsame;
   console.log(`padded batch of ${gen.length}: ${bsame ? 'matches' : 'DIFFERS'}`);
@@ -139,5 +160,5 @@ async function raw(modelPath) {
 }
 
 const args = process.argv.slice(2);
-(args[0] === '--raw' ? raw(args[1]) : fixtureCheck(args[0] || path.join(__dirname, 'tiny-random')))
+(args[0] === '--raw' ? raw(args[1]) : fixtureCheck(args[0] || path.join(__dirname, 'tiny-random'), args[1]))
   .catch((e) => { console.error(e); process.exit(1); });

@@ -23,10 +23,12 @@ public sealed partial class CausalLm : IDisposable
     internal const string PositionIdsName = "position_ids";
     internal const string LogitsName = "logits";
 
-    private CausalLm(OrtSession session, InferenceOptions options)
+    private CausalLm(OrtSession session, InferenceOptions options, KvCacheConfig kvCache)
     {
         Session = session;
         Options = options;
+        KvLayout = kvCache.Layout;
+        KvMaxLength = kvCache.MaxLength;
         var inputs = session.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
         var outputs = session.Outputs.ToDictionary(o => o.Name, StringComparer.Ordinal);
         Require(inputs, InputIdsName, TensorElementType.Int64);
@@ -125,6 +127,12 @@ public sealed partial class CausalLm : IDisposable
 
     public bool HasPositionIds { get; }
 
+    /// <summary>How the export keeps its KV cache (from the model config; concat when loaded from a bare path).</summary>
+    public KvCacheLayout KvLayout { get; }
+
+    /// <summary>Shared-buffer layout: the longest per-row buffer the config allows (null: the context length).</summary>
+    public int? KvMaxLength { get; }
+
     /// <summary>Where present KV outputs are bound with IoBinding; null = host memory (CPU provider).</summary>
     internal OrtMemoryInfo? DeviceMemory { get; }
 
@@ -144,15 +152,19 @@ public sealed partial class CausalLm : IDisposable
     /// <summary>Path of the .onnx file.</summary>
     public string Source => Session.Source;
 
-    public static CausalLm Load(string modelPath, InferenceOptions? options = null)
+    public static CausalLm Load(string modelPath, InferenceOptions? options = null) => Load(modelPath, options, new KvCacheConfig());
+
+    /// <summary>Loads a model whose KV cache layout is given (a model config's <c>kvCache</c> section).</summary>
+    public static CausalLm Load(string modelPath, InferenceOptions? options, KvCacheConfig kvCache)
     {
+        ArgumentNullException.ThrowIfNull(kvCache);
         options ??= new InferenceOptions();
         options.Validate();
         var env = OrtEnvironment.Shared(options.OrtLibraryPath);
         var session = OrtSession.Create(env, modelPath, options.ToSessionSettings());
         try
         {
-            return new CausalLm(session, options);
+            return new CausalLm(session, options, kvCache);
         }
         catch
         {
@@ -161,7 +173,7 @@ public sealed partial class CausalLm : IDisposable
         }
     }
 
-    public static CausalLm Load(ModelConfig config, InferenceOptions? options = null) => Load(config.ModelPath, options);
+    public static CausalLm Load(ModelConfig config, InferenceOptions? options = null) => Load(config.ModelPath, options, config.KvCache);
 
     /// <summary>
     /// One forward pass. <paramref name="inputIds"/> [B,S], <paramref name="attentionMask"/> [B,P+S],
@@ -213,6 +225,53 @@ public sealed partial class CausalLm : IDisposable
             binding.ClearInputs();
         }
         cache.ReplaceWithPresent(outputs.AsSpan(1), onDevice: binding is not null && presentOnDevice && DeviceMemory is not null);
+        var logits = outputs[0];
+        if (VocabSize < 0)
+        {
+            VocabSize = (int)logits.Shape[2];
+        }
+        return logits;
+    }
+
+    /// <summary>
+    /// Shared-buffer layout: one forward pass with past.N.* and present.N.* bound to the same buffers
+    /// (<paramref name="keys"/>/<paramref name="values"/>, [B, H, M, Dh] each), which GroupQueryAttention
+    /// updates in place. Returns the logits [B, S, V] in host memory, owned by the caller.
+    /// </summary>
+    internal OrtTensor ForwardShared(
+        OrtTensor inputIds,
+        OrtTensor attentionMask,
+        OrtTensor? positionIds,
+        IReadOnlyList<OrtTensor> keys,
+        IReadOnlyList<OrtTensor> values,
+        OrtIoBinding binding,
+        CancellationToken cancellationToken)
+    {
+        binding.ClearInputs();
+        binding.ClearOutputs();
+        binding.BindInput(InputIdsName, inputIds);
+        binding.BindInput(AttentionMaskName, attentionMask);
+        if (HasPositionIds)
+        {
+            binding.BindInput(PositionIdsName, positionIds ?? throw new ArgumentNullException(nameof(positionIds)));
+        }
+        binding.BindOutputToDevice(LogitsName, Environment.CpuMemory); // bound first: outputs come in binding order
+        for (var i = 0; i < NumLayers; i++)
+        {
+            binding.BindInput(PastKeyNames[i], keys[i]);
+            binding.BindInput(PastValueNames[i], values[i]);
+            binding.BindOutput(PresentNames[2 * i], keys[i]);
+            binding.BindOutput(PresentNames[(2 * i) + 1], values[i]);
+        }
+        Session.Run(binding, cancellationToken);
+        var outputs = binding.GetOutputs();
+        binding.ClearInputs();
+        binding.ClearOutputs();
+        // outputs[1..] are new references to our own buffers: released, the buffers stay
+        foreach (var present in outputs.AsSpan(1))
+        {
+            present.Dispose();
+        }
         var logits = outputs[0];
         if (VocabSize < 0)
         {

@@ -13,6 +13,32 @@ public sealed record ChatTemplate
     public string AssistantPrefix { get; init; } = "";
 }
 
+/// <summary>How the exported model keeps its KV cache (<c>grm-config.json</c> <c>kvCache.layout</c>).</summary>
+public enum KvCacheLayout
+{
+    /// <summary>
+    /// <c>"concat"</c> (the default; optimum's decoder-with-past): present = Concat(past, new), so every step
+    /// returns a new, longer cache. Batched rows are left-padded.
+    /// </summary>
+    Concat,
+
+    /// <summary>
+    /// <c>"shared-buffer"</c> (onnxruntime-genai's layout): attention is <c>com.microsoft::GroupQueryAttention</c>;
+    /// past and present are one [B, H, maxLength, Dh] buffer per layer, bound to both input and output and
+    /// updated in place. Each row's valid KV is left-aligned (batched rows are right-padded).
+    /// </summary>
+    SharedBuffer,
+}
+
+/// <summary>The <c>kvCache</c> section of <c>grm-config.json</c>.</summary>
+public sealed record KvCacheConfig
+{
+    public KvCacheLayout Layout { get; init; } = KvCacheLayout.Concat;
+
+    /// <summary>Shared-buffer layout: the longest buffer allocated per row (null: the context length).</summary>
+    public int? MaxLength { get; init; }
+}
+
 /// <summary>
 /// A model directory's <c>grm-config.json</c>: which files hold the model and tokenizer, the context
 /// length, EOS/pad/BOS ids, chat markers and stop strings. <see cref="Load"/> names the file and the field
@@ -31,6 +57,9 @@ public sealed record ModelConfig
     public int? BosTokenId { get; init; }
     public ChatTemplate Chat { get; init; } = new();
     public IReadOnlyList<string> StopStrings { get; init; } = [];
+
+    /// <summary>KV cache layout of the export (absent: concat).</summary>
+    public KvCacheConfig KvCache { get; init; } = new();
 
     /// <summary>The directory the config was read from; model and tokenizer paths are relative to it.</summary>
     [JsonIgnore]
@@ -85,6 +114,7 @@ public sealed record ModelConfig
             BosTokenId = raw.BosTokenId,
             Chat = raw.Chat ?? new ChatTemplate(),
             StopStrings = raw.StopStrings ?? [],
+            KvCache = ParseKvCache(file, raw.KvCache),
             Directory = directory,
         };
         if (config.StopStrings.Any(string.IsNullOrEmpty))
@@ -102,6 +132,25 @@ public sealed record ModelConfig
         return config;
     }
 
+    private static KvCacheConfig ParseKvCache(string file, RawKvCache? raw)
+    {
+        if (raw is null)
+        {
+            return new KvCacheConfig();
+        }
+        var layout = raw.Layout switch
+        {
+            null or "concat" => KvCacheLayout.Concat,
+            "shared-buffer" => KvCacheLayout.SharedBuffer,
+            _ => throw new ModelConfigException(file, "kvCache.layout", $"must be \"concat\" or \"shared-buffer\", not \"{raw.Layout}\""),
+        };
+        if (raw.MaxLength is < 1)
+        {
+            throw new ModelConfigException(file, "kvCache.maxLength", $"must be positive, not {raw.MaxLength}");
+        }
+        return new KvCacheConfig { Layout = layout, MaxLength = raw.MaxLength };
+    }
+
     private static string Required(string file, string field, string? value) =>
         string.IsNullOrWhiteSpace(value) ? throw new ModelConfigException(file, field, "is missing or empty") : value;
 
@@ -114,7 +163,10 @@ public sealed record ModelConfig
         int? PadTokenId,
         int? BosTokenId,
         ChatTemplate? Chat,
-        string[]? StopStrings);
+        string[]? StopStrings,
+        RawKvCache? KvCache);
+
+    private sealed record RawKvCache(string? Layout, int? MaxLength);
 }
 
 /// <summary>A model config file is missing, unreadable or has a bad field.</summary>

@@ -24,12 +24,23 @@ public sealed class ModelConfigTests : IDisposable
         Assert.Contains(Path.Combine(_dir, ModelConfig.FileName), ex.Message);
     }
 
+    [Fact]
+    public void The_kv_cache_layout_defaults_to_concat_and_reads_shared_buffer()
+    {
+        Assert.Equal(KvCacheLayout.Concat, ModelConfig.Load(TestAssets.TinyModelDir).KvCache.Layout);
+        var gqa = ModelConfig.Load(TestAssets.TinyGqaModelDir);
+        Assert.Equal(KvCacheLayout.SharedBuffer, gqa.KvCache.Layout);
+        Assert.Equal(2048, gqa.KvCache.MaxLength);
+    }
+
     [Theory]
     [InlineData("""{"modelFile":"m.onnx","tokenizerFile":"t.json","contextLength":8,"eosTokenIds":[1]}""", "modelId")]
     [InlineData("""{"modelId":"x","modelFile":"m.onnx","tokenizerFile":"t.json","contextLength":0,"eosTokenIds":[1]}""", "contextLength")]
     [InlineData("""{"modelId":"x","modelFile":"m.onnx","tokenizerFile":"t.json","contextLength":8,"eosTokenIds":[]}""", "eosTokenIds")]
     [InlineData("""{"modelId":"x","modelFile":"other.onnx","tokenizerFile":"t.json","contextLength":8,"eosTokenIds":[1]}""", "modelFile")]
     [InlineData("""{"modelId":"x","modelFile":"m.onnx","tokenizerFile":"t.json","contextLength":"long","eosTokenIds":[1]}""", "contextLength")]
+    [InlineData("""{"modelId":"x","modelFile":"m.onnx","tokenizerFile":"t.json","contextLength":8,"eosTokenIds":[1],"kvCache":{"layout":"paged"}}""", "kvCache.layout")]
+    [InlineData("""{"modelId":"x","modelFile":"m.onnx","tokenizerFile":"t.json","contextLength":8,"eosTokenIds":[1],"kvCache":{"layout":"shared-buffer","maxLength":0}}""", "kvCache.maxLength")]
     public void A_bad_field_is_named_with_the_file(string json, string field)
     {
         File.WriteAllText(Path.Combine(_dir, "m.onnx"), "");

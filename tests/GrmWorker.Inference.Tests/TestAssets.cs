@@ -25,6 +25,23 @@ internal static class TestAssets
         }
     }
 
+    /// <summary>The same weights exported with the shared-buffer KV layout (GroupQueryAttention).</summary>
+    public static string TinyGqaModelDir
+    {
+        get
+        {
+            var dir = Path.Combine(RepoRoot, "models", "tiny-random-gqa");
+            foreach (var file in new[] { "model.onnx", "tokenizer.json", "grm-config.json" })
+            {
+                if (!File.Exists(Path.Combine(dir, file)))
+                {
+                    throw new InvalidOperationException($"The bundled shared-buffer test model is incomplete: {Path.Combine(dir, file)} is missing; {Setup}.");
+                }
+            }
+            return dir;
+        }
+    }
+
     public static string AddModel => Path.Combine(RepoRoot, "tests", "GrmWorker.Inference.Tests", "Fixtures", "add.onnx");
 
     public static OrtEnvironment Environment

@@ -11,7 +11,8 @@ using GrmWorker.Inference.Sampling;
 namespace GrmWorker.App.Commands;
 
 /// <summary>
-/// `grm bench inference [--model DIR] [--json]`: on the bundled model, generated tokens/s (prefill +
+/// `grm bench inference [--model DIR] [--json]`: on the bundled model (without --model: both its exports,
+/// the concat and the shared-buffer KV layout, side by side), generated tokens/s (prefill +
 /// decode, greedy, no EOS) for B = 1, 4, 8, 16 rows of the same prompt length and the ratio to B = 1;
 /// prefill time saved by prefix sharing at k = 8; and the same generation in PyTorch eager
 /// (models/bench_torch.py, same weights, threads and batch) as a peer at B = 8.
@@ -24,7 +25,7 @@ internal static class InferenceBenchCommand
 
     public static Command Build()
     {
-        var model = new Option<string?>("--model") { Description = "Model directory (default: the bundled models/tiny-random)." };
+        var model = new Option<string?>("--model") { Description = "Model directory (default: the bundled models/tiny-random and models/tiny-random-gqa, side by side)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
         var promptTokens = new Option<int>("--prompt-tokens") { Description = "Prompt length per row.", DefaultValueFactory = _ => 128 };
         var newTokens = new Option<int>("--new-tokens") { Description = "Tokens generated per row.", DefaultValueFactory = _ => 64 };
@@ -42,6 +43,12 @@ internal static class InferenceBenchCommand
         return command;
     }
 
+    /// <summary>One model's figures.</summary>
+    private sealed record ModelFigures(ModelConfig Config, JsonObject Report, double TokensPerSecondB1, double TokensPerSecondB8, double TokensPerSecondB16)
+    {
+        public double B16OverB1 => TokensPerSecondB16 / TokensPerSecondB1;
+    }
+
     private static int Run(string? modelDir, bool json, int promptTokens, int newTokens, int threads, int repeats, bool noTorch, bool noSpin,
         TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
@@ -50,135 +57,186 @@ internal static class InferenceBenchCommand
             stderr.WriteLine("grm bench inference: --prompt-tokens, --new-tokens, --threads and --repeats must be >= 1.");
             return 2;
         }
-        modelDir ??= FindBundledModel();
-        if (modelDir is null)
+        // Default: both bundled exports of the same weights, side by side (concat and shared-buffer KV layouts).
+        var modelDirs = modelDir is not null ? [modelDir] : FindBundledModels();
+        if (modelDirs.Count == 0)
         {
             stderr.WriteLine("grm bench inference: no --model given and models/tiny-random not found above the current or app directory.");
             return 2;
         }
-        ModelConfig config;
-        CausalLm model;
-        try
+        if (!json)
         {
-            config = ModelConfig.Load(modelDir);
-            model = CausalLm.Load(config, new InferenceOptions { IntraOpThreads = threads, InterOpThreads = 1, AllowSpinning = !noSpin });
+            stdout.WriteLine($"ONNX Runtime CPU, {threads} threads{(noSpin ? ", no spinning" : "")}, prompt {promptTokens} tokens, {newTokens} new tokens per row, best of {repeats} rounds, " +
+                             $"load average {LoadAverage()} on {Environment.ProcessorCount} cores");
         }
-        catch (Exception ex) when (ex is ModelConfigException or OrtException or OrtLibraryNotFoundException or NotSupportedException or FileNotFoundException)
+        var figures = new List<ModelFigures>();
+        foreach (var dir in modelDirs)
         {
-            stderr.WriteLine($"grm bench inference: {ex.Message}");
-            return 1;
+            ModelConfig config;
+            CausalLm model;
+            try
+            {
+                config = ModelConfig.Load(dir);
+                model = CausalLm.Load(config, new InferenceOptions { IntraOpThreads = threads, InterOpThreads = 1, AllowSpinning = !noSpin });
+            }
+            catch (Exception ex) when (ex is ModelConfigException or OrtException or OrtLibraryNotFoundException or NotSupportedException or FileNotFoundException)
+            {
+                stderr.WriteLine($"grm bench inference: {ex.Message}");
+                return 1;
+            }
+            using (model)
+            {
+                figures.Add(Measure(config, model, json, promptTokens, newTokens, repeats, stdout, ct));
+            }
         }
-        using (model)
+
+        // PyTorch eager peer: the same weights (weights.pt beside the concat export), B = 8
+        var torch = new JsonObject { ["batch"] = TorchBatch };
+        double? torchTps = null;
+        var torchDir = modelDirs.Select(d => ModelConfig.Load(d).Directory).FirstOrDefault(d => File.Exists(Path.Combine(d, "weights.pt")));
+        if (noTorch)
         {
-            var settings = GeneratorSettings.From(config) with { EosTokenIds = [] };
-            var generator = new BatchedGenerator(model, settings);
-            var vocabLimit = Math.Min(model.VocabSize, config.EosTokenIds.Concat([config.PadTokenId ?? int.MaxValue]).Min());
-
-            if (!json)
+            torch["skipped"] = "--no-torch";
+        }
+        else if (torchDir is null)
+        {
+            torch["error"] = "no weights.pt in the model directory (the torch peer needs the weights as a state_dict)";
+        }
+        else if (RunTorch(torchDir, TorchBatch, promptTokens, newTokens, threads, ct) is var (tps, error) && error is null)
+        {
+            torchTps = tps;
+            torch["tokensPerSecond"] = Math.Round(tps, 1);
+        }
+        else
+        {
+            torch["error"] = error;
+        }
+        foreach (var f in figures)
+        {
+            if (torchTps is { } t)
             {
-                stdout.WriteLine($"model {config.ModelId} ({model.NumLayers} layers, {model.NumKvHeads} KV heads x {model.HeadDim}, vocab {model.VocabSize}), " +
-                                 $"ONNX Runtime {model.Options.ExecutionProvider.ToString().ToUpperInvariant()}, {threads} threads, prompt {promptTokens} tokens, {newTokens} new tokens per row, best of {repeats} rounds, load average {LoadAverage()} on {Environment.ProcessorCount} cores");
+                f.Report["oursOverTorchB8"] = Math.Round(f.TokensPerSecondB8 / t, 2);
             }
-            // warm-up: first runs pay for allocations and kernel selection
-            generator.Generate(Jobs(2, promptTokens, Math.Min(newTokens, 8), vocabLimit, 0), ct);
-
-            // Rounds interleave the batch sizes, so a burst of load from other processes hits all of them alike;
-            // each batch size keeps its best round.
-            var best = new Dictionary<int, GenerationStats>();
-            for (var round = 0; round < repeats; round++)
+        }
+        if (!json)
+        {
+            stdout.WriteLine(torch["error"] is { } e
+                ? $"PyTorch eager peer: not measured ({e})"
+                : torch["skipped"] is not null ? "PyTorch eager peer: skipped"
+                : $"PyTorch eager B={TorchBatch}: {torch["tokensPerSecond"]} tok/s");
+            foreach (var f in figures)
             {
-                foreach (var b in Batches)
-                {
-                    var stats = generator.Generate(Jobs(b, promptTokens, newTokens, vocabLimit, round), ct).Stats;
-                    if (!best.TryGetValue(b, out var kept) || Seconds(stats) < Seconds(kept))
-                    {
-                        best[b] = stats;
-                    }
-                }
+                var layout = LayoutName(f.Config.KvCache.Layout);
+                stdout.WriteLine($"goals [{layout}]: B=16 >= 6x B=1: {f.B16OverB1:F2}x {(f.B16OverB1 >= 6 ? "met" : "NOT met")}" +
+                                 (torchTps is { } t ? $"; ours >= 1.5x torch at B=8: {f.TokensPerSecondB8 / t:F2}x {(f.TokensPerSecondB8 / t >= 1.5 ? "met" : "NOT met")}" : ""));
             }
-            var rows = new JsonArray();
-            var baseline = best[1].GeneratedTokens / Seconds(best[1]);
-            var at8 = best[8].GeneratedTokens / Seconds(best[8]);
-            var at16 = best[16].GeneratedTokens / Seconds(best[16]);
+        }
+        else
+        {
+            var fastest = figures.MaxBy(f => f.TokensPerSecondB16)!;
+            var report = new JsonObject
+            {
+                ["modelId"] = fastest.Config.ModelId,
+                ["kvLayout"] = LayoutName(fastest.Config.KvCache.Layout),
+                ["executionProvider"] = "cpu",
+                ["threads"] = threads,
+                ["loadAverage"] = LoadAverage(),
+                ["cores"] = Environment.ProcessorCount,
+                ["promptTokens"] = promptTokens,
+                ["newTokens"] = newTokens,
+                ["batches"] = fastest.Report["batches"]!.DeepClone(),
+                ["prefixSharing"] = fastest.Report["prefixSharing"]!.DeepClone(),
+                ["torch"] = torch,
+                ["b16OverB1"] = Math.Round(fastest.B16OverB1, 2),
+                ["models"] = new JsonArray([.. figures.Select(f => (JsonNode)f.Report)]),
+            };
+            if (torchTps is { } t)
+            {
+                torch["oursOverTorch"] = Math.Round(fastest.TokensPerSecondB8 / t, 2);
+            }
+            stdout.WriteLine(report.ToJsonString());
+        }
+        return 0;
+    }
+
+    private static string LayoutName(KvCacheLayout layout) => layout == KvCacheLayout.SharedBuffer ? "shared-buffer" : "concat";
+
+    private static ModelFigures Measure(ModelConfig config, CausalLm model, bool json, int promptTokens, int newTokens, int repeats, TextWriter stdout, CancellationToken ct)
+    {
+        var settings = GeneratorSettings.From(config) with { EosTokenIds = [] };
+        var generator = new BatchedGenerator(model, settings);
+        var vocabLimit = Math.Min(model.VocabSize, config.EosTokenIds.Concat([config.PadTokenId ?? int.MaxValue]).Min());
+        var layout = LayoutName(config.KvCache.Layout);
+        if (!json)
+        {
+            stdout.WriteLine($"model {config.ModelId}, KV layout {layout} ({model.NumLayers} layers, {model.NumKvHeads} KV heads x {model.HeadDim}, vocab {model.VocabSize})");
+        }
+        // warm-up: first runs pay for allocations and kernel selection
+        generator.Generate(Jobs(2, promptTokens, Math.Min(newTokens, 8), vocabLimit, 0), ct);
+        generator.Generate(Jobs(16, promptTokens, 2, vocabLimit, 0), ct);
+
+        // Rounds interleave the batch sizes, so a burst of load from other processes hits all of them alike;
+        // each batch size keeps its best round.
+        var best = new Dictionary<int, GenerationStats>();
+        for (var round = 0; round < repeats; round++)
+        {
             foreach (var b in Batches)
             {
-                var stats = best[b];
-                var seconds = Seconds(stats);
-                var tps = stats.GeneratedTokens / seconds;
-                rows.Add(new JsonObject
+                var stats = generator.Generate(Jobs(b, promptTokens, newTokens, vocabLimit, round), ct).Stats;
+                if (!best.TryGetValue(b, out var kept) || Seconds(stats) < Seconds(kept))
                 {
-                    ["batch"] = b,
-                    ["seconds"] = Math.Round(seconds, 4),
-                    ["prefillMs"] = Math.Round(stats.PrefillTime.TotalMilliseconds, 2),
-                    ["tokensPerSecond"] = Math.Round(tps, 1),
-                    ["decodeTokensPerSecond"] = Math.Round(stats.DecodeTokensPerSecond, 1),
-                    ["speedupVsB1"] = Math.Round(tps / baseline, 2),
-                });
-                if (!json)
-                {
-                    stdout.WriteLine($"  B={b,2}: {tps,9:F1} tok/s  (decode {stats.DecodeTokensPerSecond,9:F1} tok/s, prefill {stats.PrefillTime.TotalMilliseconds,7:F1} ms)  x{tps / baseline:F2} vs B=1");
+                    best[b] = stats;
                 }
             }
-
-            // prefix sharing: one prompt, k = 8 rows; prefill once + KV copy vs prefill all 8 rows
-            var shared = PrefillTime(model, settings, promptTokens, vocabLimit, repeats, share: true, ct);
-            var unshared = PrefillTime(model, settings, promptTokens, vocabLimit, repeats, share: false, ct);
-            var prefix = new JsonObject
-            {
-                ["k"] = SharedK,
-                ["prefillSharedMs"] = Math.Round(shared.TotalMilliseconds, 2),
-                ["prefillUnsharedMs"] = Math.Round(unshared.TotalMilliseconds, 2),
-                ["savedMs"] = Math.Round((unshared - shared).TotalMilliseconds, 2),
-                ["savedFraction"] = Math.Round(1 - (shared / unshared), 3),
-            };
-            if (!json)
-            {
-                stdout.WriteLine($"  prefix sharing, k={SharedK}: prefill {shared.TotalMilliseconds:F1} ms (once + KV copy) vs {unshared.TotalMilliseconds:F1} ms (8 rows): saves {(unshared - shared).TotalMilliseconds:F1} ms ({100 * (1 - (shared / unshared)):F0}%)");
-            }
-
-            var torch = new JsonObject { ["batch"] = TorchBatch };
-            if (noTorch)
-            {
-                torch["skipped"] = "--no-torch";
-            }
-            else if (RunTorch(config.Directory, TorchBatch, promptTokens, newTokens, threads, ct) is var (torchTps, error) && error is null)
-            {
-                torch["tokensPerSecond"] = Math.Round(torchTps, 1);
-                torch["oursOverTorch"] = Math.Round(at8 / torchTps, 2);
-            }
-            else
-            {
-                torch["error"] = error;
-            }
-            if (!json)
-            {
-                stdout.WriteLine(torch["error"] is { } e
-                    ? $"  PyTorch eager peer: not measured ({e})"
-                    : torch["skipped"] is not null ? "  PyTorch eager peer: skipped"
-                    : $"  PyTorch eager B={TorchBatch}: {torch["tokensPerSecond"]} tok/s; ours/torch = {torch["oursOverTorch"]}");
-                stdout.WriteLine($"  goals: B=16 >= 6x B=1: {at16 / baseline:F2}x {(at16 / baseline >= 6 ? "met" : "NOT met")}" +
-                                 (torch["oursOverTorch"] is { } ratio ? $"; ours >= 1.5x torch at B=8: {ratio}x {((double)ratio >= 1.5 ? "met" : "NOT met")}" : ""));
-            }
-            else
-            {
-                var report = new JsonObject
-                {
-                    ["modelId"] = config.ModelId,
-                    ["executionProvider"] = model.Options.ExecutionProvider.ToString().ToLowerInvariant(),
-                    ["threads"] = threads,
-                    ["loadAverage"] = LoadAverage(),
-                    ["cores"] = Environment.ProcessorCount,
-                    ["promptTokens"] = promptTokens,
-                    ["newTokens"] = newTokens,
-                    ["batches"] = rows,
-                    ["prefixSharing"] = prefix,
-                    ["torch"] = torch,
-                    ["b16OverB1"] = Math.Round(at16 / baseline, 2),
-                };
-                stdout.WriteLine(report.ToJsonString());
-            }
-            return 0;
         }
+        var rows = new JsonArray();
+        var baseline = best[1].GeneratedTokens / Seconds(best[1]);
+        foreach (var b in Batches)
+        {
+            var stats = best[b];
+            var seconds = Seconds(stats);
+            var tps = stats.GeneratedTokens / seconds;
+            rows.Add(new JsonObject
+            {
+                ["batch"] = b,
+                ["seconds"] = Math.Round(seconds, 4),
+                ["prefillMs"] = Math.Round(stats.PrefillTime.TotalMilliseconds, 2),
+                ["tokensPerSecond"] = Math.Round(tps, 1),
+                ["decodeTokensPerSecond"] = Math.Round(stats.DecodeTokensPerSecond, 1),
+                ["speedupVsB1"] = Math.Round(tps / baseline, 2),
+            });
+            if (!json)
+            {
+                stdout.WriteLine($"  B={b,2}: {tps,9:F1} tok/s  (decode {stats.DecodeTokensPerSecond,9:F1} tok/s, prefill {stats.PrefillTime.TotalMilliseconds,7:F1} ms)  x{tps / baseline:F2} vs B=1");
+            }
+        }
+
+        // prefix sharing: one prompt, k = 8 rows; prefill once + KV copy vs prefill all 8 rows
+        var shared = PrefillTime(model, settings, promptTokens, vocabLimit, repeats, share: true, ct);
+        var unshared = PrefillTime(model, settings, promptTokens, vocabLimit, repeats, share: false, ct);
+        var prefix = new JsonObject
+        {
+            ["k"] = SharedK,
+            ["prefillSharedMs"] = Math.Round(shared.TotalMilliseconds, 2),
+            ["prefillUnsharedMs"] = Math.Round(unshared.TotalMilliseconds, 2),
+            ["savedMs"] = Math.Round((unshared - shared).TotalMilliseconds, 2),
+            ["savedFraction"] = Math.Round(1 - (shared / unshared), 3),
+        };
+        if (!json)
+        {
+            stdout.WriteLine($"  prefix sharing, k={SharedK}: prefill {shared.TotalMilliseconds:F1} ms (once + KV copy) vs {unshared.TotalMilliseconds:F1} ms (8 rows): saves {(unshared - shared).TotalMilliseconds:F1} ms ({100 * (1 - (shared / unshared)):F0}%)");
+        }
+        var at8 = best[8].GeneratedTokens / Seconds(best[8]);
+        var at16 = best[16].GeneratedTokens / Seconds(best[16]);
+        var report = new JsonObject
+        {
+            ["modelId"] = config.ModelId,
+            ["kvLayout"] = layout,
+            ["batches"] = rows,
+            ["prefixSharing"] = prefix,
+            ["b16OverB1"] = Math.Round(at16 / baseline, 2),
+        };
+        return new ModelFigures(config, report, baseline, at8, at16);
     }
 
     private static double Seconds(GenerationStats s) => (s.PrefillTime + s.DecodeTime).TotalSeconds;
@@ -272,7 +330,8 @@ internal static class InferenceBenchCommand
         }
     }
 
-    private static string? FindBundledModel()
+    /// <summary>models/tiny-random and, when present, models/tiny-random-gqa (same weights, shared-buffer layout).</summary>
+    private static List<string> FindBundledModels()
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
         {
@@ -281,10 +340,11 @@ internal static class InferenceBenchCommand
                 var candidate = Path.Combine(dir.FullName, "models", "tiny-random");
                 if (File.Exists(Path.Combine(candidate, ModelConfig.FileName)))
                 {
-                    return candidate;
+                    var gqa = Path.Combine(dir.FullName, "models", "tiny-random-gqa");
+                    return File.Exists(Path.Combine(gqa, ModelConfig.FileName)) ? [candidate, gqa] : [candidate];
                 }
             }
         }
-        return null;
+        return [];
     }
 }

@@ -17,7 +17,7 @@ namespace GrmWorker.Inference.Generation;
 /// Pads get attention_mask 0 and rows' position ids count only their real tokens, so a padded row computes
 /// what it would alone.
 /// </summary>
-public sealed class GenerationRun : IDisposable
+public sealed partial class GenerationRun : IDisposable
 {
     private readonly CausalLm _model;
     private readonly GeneratorSettings _settings;
@@ -30,7 +30,10 @@ public sealed class GenerationRun : IDisposable
     private readonly bool _compact;
     private readonly Stopwatch _prefillTimer = new();
     private readonly Stopwatch _decodeTimer = new();
+    private readonly bool _shared;   // shared-buffer KV layout (GroupQueryAttention, rows left-aligned)
+    private readonly int _lengthLimit; // a row stops (ContextLength) once this many positions are cached
     private KvCache? _cache;
+    private SharedKvCache? _kv;
     private List<Row> _batch = [];   // rows in cache order
     private int _length;             // L: cached positions per batch row
     private int _promptTokens;
@@ -111,7 +114,26 @@ public sealed class GenerationRun : IDisposable
         }
         _rows = [.. rows];
         var onDevice = model.DeviceMemory is not null;
-        _binding = model.Options.UseIoBinding || onDevice ? new OrtIoBinding(model.Session) : null;
+        _shared = model.KvLayout == KvCacheLayout.SharedBuffer;
+        _lengthLimit = settings.ContextLength;
+        if (_shared)
+        {
+            if (onDevice)
+            {
+                throw new NotSupportedException(
+                    "The shared-buffer KV layout keeps its buffers in host memory; on CUDA this engine runs the concat layout only (a device allocator for the buffers is not implemented).");
+            }
+            // one buffer length M for the whole run: the longest row's prompt + suffix + new tokens, within the limits
+            var cap = Math.Min(model.KvMaxLength ?? settings.ContextLength, settings.ContextLength);
+            var needed = _rows.Max(r => (long)jobs[r.Job].PromptIds.Count + r.Suffix.Count + jobs[r.Job].MaxNewTokens);
+            _lengthLimit = (int)Math.Min(cap, needed);
+            var longest = _rows.Max(r => jobs[r.Job].PromptIds.Count + r.Suffix.Count);
+            if (longest >= cap)
+            {
+                throw new ArgumentException($"A prompt of {longest} tokens leaves no room in the KV buffer of {cap} positions (kvCache.maxLength / context length).", nameof(jobs));
+            }
+        }
+        _binding = model.Options.UseIoBinding || onDevice || _shared ? new OrtIoBinding(model.Session) : null;
         // Row copies need the cache in host memory; with CUDA it stays on the device and rows are padded.
         _compact = model.Options.CompactFinishedRows && !onDevice;
     }
@@ -127,6 +149,11 @@ public sealed class GenerationRun : IDisposable
         if (_prefilled)
         {
             throw new InvalidOperationException("Prefill has already run.");
+        }
+        if (_shared)
+        {
+            PrefillShared(cancellationToken);
+            return;
         }
         _prefillTimer.Start();
 
@@ -246,6 +273,11 @@ public sealed class GenerationRun : IDisposable
         {
             return;
         }
+        if (_shared)
+        {
+            StepShared(cancellationToken);
+            return;
+        }
         _decodeTimer.Start();
         var b = _batch.Count;
         var total = _length + 1;
@@ -340,10 +372,25 @@ public sealed class GenerationRun : IDisposable
     }
 
     /// <summary>Row b's logits at its last position: a view of the tensor (fp32) or a converted copy (fp16).</summary>
-    private ReadOnlySpan<float> RowLogits(OrtTensor logits, int b, int seq)
+    private ReadOnlySpan<float> RowLogits(OrtTensor logits, int b, int seq) => RowLogitsAt(logits, b, seq, seq - 1);
+
+    /// <summary>
+    /// Row b's logits at position <paramref name="position"/> of <paramref name="seq"/>; an export that returns
+    /// logits for each row's last real position only ([B, 1, V]) has just that one.
+    /// </summary>
+    private ReadOnlySpan<float> RowLogitsAt(OrtTensor logits, int b, int seq, int position)
     {
         var vocab = (int)logits.Shape[2];
-        var offset = ((b * seq) + seq - 1) * vocab;
+        if (logits.Shape[1] != seq)
+        {
+            if (logits.Shape[1] != 1)
+            {
+                throw new InvalidOperationException($"The model returned logits for {logits.Shape[1]} positions; {seq} (all) or 1 (the last) were expected.");
+            }
+            seq = 1;
+            position = 0;
+        }
+        var offset = ((b * seq) + position) * vocab;
         if (logits.ElementType != TensorElementType.Float16)
         {
             return logits.AsSpan<float>().Slice(offset, vocab);
@@ -379,7 +426,7 @@ public sealed class GenerationRun : IDisposable
         {
             row.Finished = FinishReason.MaxNewTokens;
         }
-        else if (row.RealLength >= _settings.ContextLength)
+        else if (row.RealLength >= _lengthLimit)
         {
             row.Finished = FinishReason.ContextLength;
         }
@@ -396,6 +443,13 @@ public sealed class GenerationRun : IDisposable
             _batch = [];
             _cache?.Dispose();
             _cache = null;
+            _kv?.Dispose();
+            _kv = null;
+            return;
+        }
+        if (_shared)
+        {
+            CompactShared();
             return;
         }
         if (!_compact || _batch.All(r => r.Finished is null))
@@ -441,6 +495,8 @@ public sealed class GenerationRun : IDisposable
     {
         _cache?.Dispose();
         _cache = null;
+        _kv?.Dispose();
+        _kv = null;
         _binding?.Dispose();
     }
 }

@@ -74,6 +74,28 @@ internal sealed unsafe class OrtTensor : IDisposable
         }
     }
 
+    /// <summary>
+    /// A tensor over host memory owned by someone else (e.g. one row of a larger ORT-allocated tensor), which
+    /// must outlive this value. No copy.
+    /// </summary>
+    public static OrtTensor OverNative(OrtEnvironment env, nint data, TensorElementType type, ReadOnlySpan<long> shape)
+    {
+        var api = env.Api;
+        long count = 1;
+        foreach (var d in shape)
+        {
+            count *= d;
+        }
+        nint value;
+        fixed (long* shapePtr = shape)
+        {
+            api.Check(api.CreateTensorWithDataAsOrtValue(
+                env.CpuMemory.Handle.DangerousGetHandle(), (void*)data, (nuint)(count * TensorElementTypes.SizeOf(type)),
+                shapePtr, (nuint)shape.Length, (int)type, &value));
+        }
+        return new OrtTensor(api, new OrtValueHandle(api, value), type, shape.ToArray(), default);
+    }
+
     /// <summary>A tensor in memory ONNX Runtime allocates (default CPU allocator), uninitialised.</summary>
     public static OrtTensor Allocate(OrtApi api, TensorElementType type, ReadOnlySpan<long> shape)
     {

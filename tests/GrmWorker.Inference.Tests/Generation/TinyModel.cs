@@ -12,6 +12,9 @@ public sealed class TinyModel : IDisposable
         Config = ModelConfig.Load(TestAssets.TinyModelDir);
         Model = CausalLm.Load(Config, new InferenceOptions());
         BoundModel = CausalLm.Load(Config, new InferenceOptions { UseIoBinding = true, CompactFinishedRows = false });
+        GqaConfig = ModelConfig.Load(TestAssets.TinyGqaModelDir);
+        GqaModel = CausalLm.Load(GqaConfig, new InferenceOptions());
+        GqaPaddedModel = CausalLm.Load(GqaConfig, new InferenceOptions { CompactFinishedRows = false });
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestAssets.TinyModelDir, "reference-greedy.json")));
         var root = doc.RootElement;
         NewTokens = root.GetProperty("newTokens").GetInt32();
@@ -31,6 +34,14 @@ public sealed class TinyModel : IDisposable
     /// <summary>Same model through IoBinding, finished rows padded instead of dropped.</summary>
     public CausalLm BoundModel { get; }
 
+    /// <summary>models/tiny-random-gqa: the same weights, shared-buffer KV layout.</summary>
+    public ModelConfig GqaConfig { get; }
+
+    public CausalLm GqaModel { get; }
+
+    /// <summary>Shared-buffer model with finished rows kept in the batch (fed pads) instead of compacted away.</summary>
+    public CausalLm GqaPaddedModel { get; }
+
     public int NewTokens { get; }
 
     public IReadOnlyList<ReferenceCase> Cases { get; }
@@ -46,6 +57,8 @@ public sealed class TinyModel : IDisposable
     {
         Model.Dispose();
         BoundModel.Dispose();
+        GqaModel.Dispose();
+        GqaPaddedModel.Dispose();
     }
 }
 
