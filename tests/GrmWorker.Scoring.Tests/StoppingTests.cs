@@ -117,6 +117,43 @@ public class StoppingTests
     }
 
     [Fact]
+    public void The_variance_prior_is_scaled_to_the_job_so_a_noisy_grm_keeps_drawing()
+    {
+        // Same paired differences (+2, +2, +2, +2) for the leader, but the second job's scores swing
+        // by ±3 together (a shared per-sample shift): the pooled score variance is large, so the
+        // job-scaled prior widens the predictive; the fixed prior does not see it.
+        var steady = TestSamples.Repeat(4, 7, 5);
+        var swinging = Enumerable.Range(0, 4).Select(j => GrmSample.FromScores(j, j % 2 == 0 ? [10, 8] : [4, 2])).ToArray();
+        var rule = new AdaptiveStopping(new StoppingOptions { KMin = 1, ErrorBound = 0 });
+        var fixedPrior = new AdaptiveStopping(new StoppingOptions { KMin = 1, ErrorBound = 0, JobScaledPrior = false });
+
+        var pSteady = rule.Evaluate(steady, 2).ChangeProbability!.Value;
+        var pSwinging = rule.Evaluate(swinging, 2).ChangeProbability!.Value;
+        var pSwingingFixed = fixedPrior.Evaluate(swinging, 2).ChangeProbability!.Value;
+
+        Assert.Equal(pSteady, fixedPrior.Evaluate(steady, 2).ChangeProbability!.Value, 12);
+        Assert.True(pSwinging > pSwingingFixed, $"{pSwinging} <= {pSwingingFixed}");
+        Assert.Equal(pSwingingFixed, pSteady, 12);
+    }
+
+    [Fact]
+    public void Unparseable_draws_shrink_the_horizon_the_predictive_looks_at()
+    {
+        // F counts draws; only the expected valid share of them can vote.
+        Assert.Equal(28 * 5 / 6.0, AdaptiveStopping.ExpectedValidDraws(28, 4, 4), 12);
+        Assert.Equal(28 * 3 / 6.0, AdaptiveStopping.ExpectedValidDraws(28, 2, 4), 12);
+        Assert.Equal(0, AdaptiveStopping.ExpectedValidDraws(0, 4, 32));
+
+        var rule = new AdaptiveStopping(new StoppingOptions { KMin = 1, ErrorBound = 0 });
+        var clean = Enumerable.Range(0, 8).Select(j => GrmSample.FromScores(j, j % 3 == 0 ? [6, 7] : [8, 6])).ToArray();
+        var failing = clean.Select((s, j) => j % 2 == 1 ? GrmSample.Invalid(j, 2, ParseStatus.MissingScores, "cut off") : s).ToArray();
+        var sameValid = clean.Where((_, j) => j % 2 == 0).Select((s, j) => GrmSample.FromScores(j, s.Scores!.ToArray())).ToArray();
+
+        // Four valid of eight drawn, 24 draws left (~12.5 valid) vs four valid of four, 28 left (~23 valid).
+        Assert.True(rule.Evaluate(failing, 2).ChangeProbability < rule.Evaluate(sameValid, 2).ChangeProbability);
+    }
+
+    [Fact]
     public void Single_response_stops_when_the_mean_is_within_the_width()
     {
         var options = new StoppingOptions { KMax = 32, MeanWidth = 0.2 };

@@ -31,6 +31,7 @@ internal static class SimulateCommand
     private static readonly Option<double> ErrorBound = new("--error-bound") { Description = "delta: allowed predictive probability that the k_max leader differs", DefaultValueFactory = _ => Stop.ErrorBound };
     private static readonly Option<double> MeanWidth = new("--mean-width") { Description = "n=1 (or --mean-width-for-rankings): sd of mean drift to k_max", DefaultValueFactory = _ => Stop.MeanWidth };
     private static readonly Option<bool> MeanWidthForRankings = new("--mean-width-for-rankings") { Description = "also hold n>=2 jobs to --mean-width" };
+    private static readonly Option<bool> FixedPrior = new("--fixed-prior") { Description = "keep s0^2 of the paired differences fixed instead of scaling it to the job's own score variance" };
     private static readonly Option<int> MinResponses = new("--min-responses") { Description = "fewest responses per job", DefaultValueFactory = _ => Mix.MinResponses };
     private static readonly Option<int> MaxResponses = new("--max-responses") { Description = "most responses per job", DefaultValueFactory = _ => Mix.MaxResponses };
     private static readonly Option<double> QualityLow = new("--quality-low") { Description = "latent quality lower bound (points)", DefaultValueFactory = _ => Mix.QualityLow };
@@ -46,7 +47,7 @@ internal static class SimulateCommand
         var command = new Command("simulate", "Measure the stopping rule against full k_max voting on a synthetic GRM.");
         Option[] options =
         [
-            KMaxList, NoiseList, Jobs, Seed, Json, Stopping, KMin, RoundSize, ErrorBound, MeanWidth, MeanWidthForRankings,
+            KMaxList, NoiseList, Jobs, Seed, Json, Stopping, KMin, RoundSize, ErrorBound, MeanWidth, MeanWidthForRankings, FixedPrior,
             MinResponses, MaxResponses, QualityLow, QualityHigh, NearTieFraction, NearTieGap, SampleOffset, PositionBias, UnparseableRate,
         ];
         foreach (var option in options)
@@ -87,7 +88,7 @@ internal static class SimulateCommand
         {
             KMax = kMax, KMin = Math.Min(p.GetValue(KMin), kMax), RoundSize = p.GetValue(RoundSize),
             ErrorBound = p.GetValue(ErrorBound), MeanWidth = p.GetValue(MeanWidth),
-            MeanWidthForRankings = p.GetValue(MeanWidthForRankings),
+            MeanWidthForRankings = p.GetValue(MeanWidthForRankings), JobScaledPrior = !p.GetValue(FixedPrior),
         };
         return new SimulationSettings(mixture, stopping, p.GetValue(Stopping)!, p.GetValue(Jobs), p.GetValue(Seed));
     }

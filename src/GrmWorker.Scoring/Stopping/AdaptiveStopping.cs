@@ -11,8 +11,10 @@ namespace GrmWorker.Scoring.Stopping;
 /// whose deficit c (plus one if the tie rule favours the leader) exceeds 9F can never catch up.</item>
 /// <item><b>Settled.</b> Otherwise the D_j of the valid samples are modelled as i.i.d. Normal(μ, σ²)
 /// with a conjugate Normal–Inverse-Gamma prior: μ | σ² ~ N(0, σ²/κ0) (skeptical: no difference)
-/// and σ² with ν0 pseudo-observations of s0². The sum of the F future differences then has a
-/// Student-t posterior predictive, t_{νn}(F·μn, σn²·(F + F²/κn)); the probability a rival catches
+/// and σ² with ν0 pseudo-observations of s0², where s0² is never below twice the job's own pooled
+/// per-response score variance. The sum of the F′ future differences (F′ = expected valid samples
+/// among the F remaining draws) then has a Student-t posterior predictive,
+/// t_{νn}(F′·μn, σn²·(F′ + F′²/κn)); the probability a rival catches
 /// up is its mass at or below −c (continuity-corrected). A union bound sums these over rivals; the
 /// ranking stops when the sum is ≤ δ. Bayesian predictive probabilities are unaffected by optional
 /// stopping, so averaged over the prior P(final leader differs) ≤ δ however often we look.</item>
@@ -44,16 +46,25 @@ public sealed class AdaptiveStopping(StoppingOptions options) : IStoppingRule
         if (valid.Length == 0)
             return StoppingDecision.Go(StopReason.Continue);
         var remaining = Options.KMax - drawn.Count;
-        return responseCount == 1 ? EvaluateMean(valid, remaining) : EvaluateRanking(valid, responseCount, remaining);
+        var futureValid = ExpectedValidDraws(remaining, valid.Length, drawn.Count);
+        return responseCount == 1 ? EvaluateMean(valid, futureValid) : EvaluateRanking(valid, responseCount, remaining, futureValid);
     }
 
-    private StoppingDecision EvaluateMean(IReadOnlyList<int>[] valid, int remaining)
+    /// <summary>
+    /// F counts draws, but only valid samples vote: the predictive uses the expected number of valid
+    /// draws among the F remaining, F·(m + 1)/(k + 2) (the posterior mean of the parse rate under a
+    /// uniform prior after m valid of k drawn). With no failures this is F·(k + 1)/(k + 2).
+    /// </summary>
+    internal static double ExpectedValidDraws(int remaining, int valid, int drawn) =>
+        remaining * (valid + 1.0) / (drawn + 2.0);
+
+    private StoppingDecision EvaluateMean(IReadOnlyList<int>[] valid, double remaining)
     {
         var drift = MaxMeanDrift(valid, 1, remaining);
         return new StoppingDecision(drift <= Options.MeanWidth, drift <= Options.MeanWidth ? StopReason.MeanSettled : StopReason.Continue, 0, null, drift);
     }
 
-    private StoppingDecision EvaluateRanking(IReadOnlyList<int>[] valid, int n, int remaining)
+    private StoppingDecision EvaluateRanking(IReadOnlyList<int>[] valid, int n, int remaining, double futureValid)
     {
         var sums = new int[n];
         foreach (var scores in valid)
@@ -62,6 +73,7 @@ public sealed class AdaptiveStopping(StoppingOptions options) : IStoppingRule
                 sums[i] += scores[i];
         }
         var leader = Voting.Leader(sums);
+        var priorVariance = PriorDifferenceVariance(valid, n);
         var certain = true;
         var change = 0.0;
         for (var rival = 0; rival < n; rival++)
@@ -73,10 +85,10 @@ public sealed class AdaptiveStopping(StoppingOptions options) : IStoppingRule
             if (MaxPairedDifference * remaining < needed)
                 continue;
             certain = false;
-            change += CatchProbability(valid, leader, rival, needed, remaining);
+            change += CatchProbability(valid, leader, rival, needed, futureValid, priorVariance);
         }
         change = Math.Min(change, 1);
-        var drift = Options.MeanWidthForRankings ? MaxMeanDrift(valid, n, remaining) : (double?)null;
+        var drift = Options.MeanWidthForRankings ? MaxMeanDrift(valid, n, futureValid) : (double?)null;
         var meanOk = drift is null || drift <= Options.MeanWidth;
         var reason = certain ? StopReason.LeaderCertain
             : Options.ErrorBound > 0 && change <= Options.ErrorBound ? StopReason.LeaderSettled
@@ -89,7 +101,7 @@ public sealed class AdaptiveStopping(StoppingOptions options) : IStoppingRule
     /// Posterior predictive P(Σ_{future F} D ≤ −needed) for D = S_leader − S_rival under the
     /// Normal–Inverse-Gamma model described on the class.
     /// </summary>
-    private double CatchProbability(IReadOnlyList<int>[] valid, int leader, int rival, int needed, int remaining)
+    private double CatchProbability(IReadOnlyList<int>[] valid, int leader, int rival, int needed, double remaining, double priorVariance)
     {
         var m = valid.Length;
         var mean = 0.0;
@@ -107,15 +119,42 @@ public sealed class AdaptiveStopping(StoppingOptions options) : IStoppingRule
         var kappaN = kappa0 + m;
         var muN = m * mean / kappaN;
         var nuN = nu0 + m;
-        var varN = (nu0 * Options.PriorDifferenceVariance + ss + kappa0 * m * mean * mean / kappaN) / nuN;
-        double f = remaining;
+        var varN = (nu0 * priorVariance + ss + kappa0 * m * mean * mean / kappaN) / nuN;
+        var f = remaining;
         var location = f * muN;
         var scale = Math.Sqrt(varN * (f + f * f / kappaN));
         return StudentT.Cdf((-needed + 0.5 - location) / scale, nuN);
     }
 
+    /// <summary>
+    /// s0² of the paired differences: the fixed floor <see cref="StoppingOptions.PriorDifferenceVariance"/>,
+    /// raised (with <see cref="StoppingOptions.JobScaledPrior"/>) to twice the job's pooled per-response
+    /// score variance, Σ_i SS_i / (n(m − 1)). That estimate pools all n responses (n(m − 1) degrees of
+    /// freedom, so it is stable after one round) and, ignoring the positive covariance a shared
+    /// per-sample shift gives S_L and S_r, over-states Var(S_L − S_r): the prior is never narrower than
+    /// what this job's own scores show, which is what keeps the rule calibrated for noisier GRMs.
+    /// </summary>
+    private double PriorDifferenceVariance(IReadOnlyList<int>[] valid, int n)
+    {
+        var floor = Options.PriorDifferenceVariance;
+        var m = valid.Length;
+        if (!Options.JobScaledPrior || m < 2)
+            return floor;
+        var ss = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            var mean = 0.0;
+            foreach (var s in valid)
+                mean += s[i];
+            mean /= m;
+            foreach (var s in valid)
+                ss += (s[i] - mean) * (s[i] - mean);
+        }
+        return Math.Max(floor, 2 * ss / (n * (m - 1.0)));
+    }
+
     /// <summary>Largest predicted sd of (mean now − mean at k_max) over the responses.</summary>
-    private double MaxMeanDrift(IReadOnlyList<int>[] valid, int n, int remaining)
+    private double MaxMeanDrift(IReadOnlyList<int>[] valid, int n, double remaining)
     {
         var m = valid.Length;
         var worst = 0.0;

@@ -17,7 +17,7 @@ public sealed record StoppingOptions
     /// δ: stop a ranking (n ≥ 2) when the posterior predictive probability that some rival ends
     /// level with or above the leader at k_max, summed over rivals, is at most this.
     /// </summary>
-    public double ErrorBound { get; init; } = 0.04;
+    public double ErrorBound { get; init; } = 0.02;
 
     /// <summary>
     /// n = 1 (and n ≥ 2 with <see cref="MeanWidthForRankings"/>): stop when the standard error of
@@ -36,6 +36,12 @@ public sealed record StoppingOptions
 
     /// <summary>s0² of a paired difference S_leader − S_rival (points²); deliberately wide.</summary>
     public double PriorDifferenceVariance { get; init; } = 4.0;
+
+    /// <summary>
+    /// Raise s0² of the paired differences to twice this job's pooled per-response score variance when
+    /// that is larger (docs/stopping.md): keeps the early predictive honest for noisier GRMs.
+    /// </summary>
+    public bool JobScaledPrior { get; init; } = true;
 
     /// <summary>s0² of one response's score (points²), for the mean-width rule.</summary>
     public double PriorScoreVariance { get; init; } = 2.0;
