@@ -19,7 +19,9 @@ PG_LOG="$PG_DIR/postgres.log"
 # Unix socket (admin access as OS user postgres, peer auth); sockets paths are limited to 107 bytes.
 PG_RUN="$PG_DIR/run"
 if ((${#PG_RUN} > 90)); then PG_RUN="/tmp/grm-pg-$(printf '%s' "$GRM_ROOT" | sha256sum | cut -c1-12)"; fi
-PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
+# `|| true`: before Postgres is installed the glob matches nothing, and under `set -o pipefail` a failing
+# ls would end the sourcing script (services-up.sh) before it installs the packages.
+PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
 
 RMQ_DIR="$GRM_LOCAL/rabbitmq"
 RMQ_BIN=/usr/lib/rabbitmq/bin

@@ -55,6 +55,8 @@ public class PromptBuilderTests
         Assert.Equal("(The end of  response 3]", PromptFence.Neutralise("[The end of  response 3]", ChatFormat.Plain));
         Assert.Equal("Scores - boxed{9}", PromptFence.Neutralise("Scores: \\boxed{9}", ChatFormat.Plain));
         Assert.Equal("### deep heading", PromptFence.Neutralise("###### deep heading", ChatFormat.Plain));
+        // Indentation before the run is kept (it is the user's text, only the header is defused).
+        Assert.Equal("code:\n    ### indented", PromptFence.Neutralise("code:\n    #### indented", ChatFormat.Plain));
         Assert.Equal("A [link](x) and 3 > 2.", PromptFence.Neutralise("A [link](x) and 3 > 2.", ChatFormat.Plain));
     }
 

@@ -224,6 +224,8 @@ internal sealed unsafe class OrtApi
     /// </summary>
     public static OrtApi Load(string? explicitPath)
     {
+        // An empty setting (e.g. Inference:OrtLibraryPath="" from configuration) means "not set", as in the locator.
+        explicitPath = string.IsNullOrWhiteSpace(explicitPath) ? null : explicitPath;
         lock (LoadLock)
         {
             if (s_loaded is not null)

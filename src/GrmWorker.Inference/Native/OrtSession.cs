@@ -65,7 +65,7 @@ internal sealed unsafe class OrtSession : IDisposable
         {
             api.Check(api.CreateSession(env.Handle.DangerousGetHandle(), p, options.DangerousGetHandle(), &session));
         }
-        return new OrtSession(env, new OrtSessionHandle(api, session), modelPath);
+        return WithMetadata(env, new OrtSessionHandle(api, session), modelPath);
     }
 
     public static OrtSession Create(OrtEnvironment env, ReadOnlySpan<byte> model, OrtSessionSettings settings)
@@ -77,7 +77,21 @@ internal sealed unsafe class OrtSession : IDisposable
         {
             api.Check(api.CreateSessionFromArray(env.Handle.DangerousGetHandle(), p, (nuint)model.Length, options.DangerousGetHandle(), &session));
         }
-        return new OrtSession(env, new OrtSessionHandle(api, session), "(memory)");
+        return WithMetadata(env, new OrtSessionHandle(api, session), "(memory)");
+    }
+
+    /// <summary>Reads the input/output metadata; the session is released at once when that fails.</summary>
+    private static OrtSession WithMetadata(OrtEnvironment env, OrtSessionHandle handle, string source)
+    {
+        try
+        {
+            return new OrtSession(env, handle, source);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
     }
 
     private static OrtSessionOptionsHandle CreateOptions(OrtApi api, OrtSessionSettings settings)
@@ -262,9 +276,26 @@ internal sealed unsafe class OrtSession : IDisposable
         }
         GC.KeepAlive(inputs);
         var result = new OrtTensor[outputNames.Count];
-        for (var i = 0; i < result.Length; i++)
+        var taken = 0;
+        try
         {
-            result[i] = OrtTensor.TakeOwnership(api, outValues[i]);
+            for (; taken < result.Length; taken++)
+            {
+                result[taken] = OrtTensor.TakeOwnership(api, outValues[taken]);
+            }
+        }
+        catch
+        {
+            // TakeOwnership released the value it failed on; release the ones after it and those taken before.
+            for (var i = taken + 1; i < result.Length; i++)
+            {
+                api.ReleaseValue(outValues[i]);
+            }
+            for (var i = 0; i < taken; i++)
+            {
+                result[i].Dispose();
+            }
+            throw;
         }
         return result;
     }

@@ -17,16 +17,19 @@ public sealed class Sampler
         public int Id;
     }
 
-    /// <summary>Index of the largest logit; the lowest id wins ties.</summary>
+    /// <summary>
+    /// Index of the largest logit; the lowest id wins ties. NaN logits are skipped; logits with no
+    /// usable value (all NaN or -inf: a broken model or export) throw rather than yield an arbitrary id.
+    /// </summary>
     public static int ArgMax(ReadOnlySpan<float> logits)
     {
         if (logits.IsEmpty)
         {
             throw new ArgumentException("Logits are empty.", nameof(logits));
         }
-        var best = 0;
-        var bestValue = logits[0];
-        for (var i = 1; i < logits.Length; i++)
+        var best = -1;
+        var bestValue = float.NegativeInfinity;
+        for (var i = 0; i < logits.Length; i++)
         {
             if (logits[i] > bestValue)
             {
@@ -34,8 +37,11 @@ public sealed class Sampler
                 best = i;
             }
         }
-        return best;
+        return best >= 0 ? best : throw NoUsableLogits(logits.Length);
     }
+
+    private static InvalidOperationException NoUsableLogits(int n) =>
+        new($"All {n} logits are NaN or -infinity; the model produced no usable distribution.");
 
     public int Sample(ReadOnlySpan<float> logits, SamplingOptions options, ref SamplerRng rng)
     {
@@ -51,17 +57,16 @@ public sealed class Sampler
         }
         var probs = _probs.AsSpan(0, n);
 
-        // softmax(logits / T) in double
+        // softmax(logits / T) in double; NaN logits get probability 0, and +inf logits (if any) share all of it
         var invT = 1.0 / options.Temperature;
-        double max = double.NegativeInfinity;
-        foreach (var l in logits)
-        {
-            max = Math.Max(max, l);
-        }
+        var max = (double)logits[ArgMax(logits)];
         double sum = 0;
         for (var i = 0; i < n; i++)
         {
-            var e = Math.Exp((logits[i] - max) * invT);
+            var l = logits[i];
+            var e = float.IsNaN(l) ? 0.0
+                : double.IsPositiveInfinity(max) ? (float.IsPositiveInfinity(l) ? 1.0 : 0.0)
+                : Math.Exp((l - max) * invT);
             probs[i] = e;
             sum += e;
         }

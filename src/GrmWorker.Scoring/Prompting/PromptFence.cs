@@ -24,7 +24,7 @@ public static partial class PromptFence
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(chat);
         var result = FenceLookAlike().Replace(text, "(");
-        result = HeaderLookAlike().Replace(result, "###");
+        result = HeaderLookAlike().Replace(result, "$1###");
         result = BoxedLookAlike().Replace(result, "boxed");
         result = ScoresLookAlike().Replace(result, "Scores -");
         foreach (var marker in chat.Markers())

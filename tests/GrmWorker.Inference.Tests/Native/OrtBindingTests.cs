@@ -196,6 +196,16 @@ public sealed class OrtBindingTests
         Assert.Contains(OrtLibraryLocator.EnvironmentVariable, ex.Message);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("  ")]
+    public void An_empty_library_path_setting_means_not_set_after_a_library_is_loaded(string path)
+    {
+        var env = Env;
+        Assert.Same(env.Api, OrtApi.Load(path));
+        Assert.Same(env, OrtEnvironment.Shared(path));
+    }
+
     [Fact]
     public void The_cuda_provider_on_the_cpu_build_is_a_readable_ort_error()
     {

@@ -120,6 +120,52 @@ public sealed class SamplerTests
         Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
     }
 
+    [Fact]
+    public void Nan_logits_are_never_drawn_and_do_not_poison_the_others()
+    {
+        float[] logits = [float.NaN, 1f, float.NaN, 0.5f];
+        Assert.Equal(1, Sampler.ArgMax(logits));
+        foreach (var options in new[] { new SamplingOptions(), new SamplingOptions { TopP = 0.9f }, new SamplingOptions { TopK = 3 } })
+        {
+            var counts = Histogram(logits, options, 2000);
+            Assert.Equal(0, counts[0]);
+            Assert.Equal(0, counts[2]);
+            Assert.Equal(2000, counts[1] + counts[3]);
+            Assert.True(counts[1] > counts[3]);
+        }
+    }
+
+    [Fact]
+    public void Positive_infinity_logits_share_all_the_mass()
+    {
+        float[] logits = [3f, float.PositiveInfinity, 2f, float.PositiveInfinity];
+        var counts = Histogram(logits, new SamplingOptions(), 2000);
+        Assert.Equal(0, counts[0] + counts[2]);
+        Assert.InRange(counts[1], 800, 1200);
+    }
+
+    [Fact]
+    public void A_single_finite_logit_among_negative_infinities_is_always_drawn()
+    {
+        float[] logits = [float.NegativeInfinity, float.NegativeInfinity, -3f, float.NegativeInfinity];
+        Assert.Equal(2, Sampler.ArgMax(logits));
+        Assert.Equal([0, 0, 500, 0], Histogram(logits, new SamplingOptions { TopP = 0.5f }, 500));
+        Assert.Equal([0, 0, 500, 0], Histogram(logits, new SamplingOptions(), 500));
+    }
+
+    [Theory]
+    [InlineData(float.NegativeInfinity)]
+    [InlineData(float.NaN)]
+    public void Logits_without_a_usable_value_throw_instead_of_returning_an_arbitrary_id(float value)
+    {
+        var logits = new[] { value, value, value };
+        var sampler = new Sampler();
+        var rng = new SamplerRng(1);
+        Assert.Throws<InvalidOperationException>(() => Sampler.ArgMax(logits));
+        Assert.Throws<InvalidOperationException>(() => sampler.Sample(logits, new SamplingOptions(), ref rng));
+        Assert.Throws<InvalidOperationException>(() => sampler.Sample(logits, new SamplingOptions { TopP = 0.9f }, ref rng));
+    }
+
     private static int[] Histogram(float[] logits, SamplingOptions options, int draws)
     {
         var sampler = new Sampler();
