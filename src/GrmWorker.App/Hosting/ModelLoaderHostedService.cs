@@ -1,0 +1,20 @@
+using GrmWorker.App.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace GrmWorker.App.Hosting;
+
+/// <summary>Loads the model at start, so a bad model directory or ONNX Runtime stops the worker before it takes messages.</summary>
+public sealed class ModelLoaderHostedService(IServiceProvider services, WorkerReadiness readiness, ILogger<ModelLoaderHostedService> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var engine = services.GetRequiredService<GrmEngine>();
+        WorkerLog.ModelLoaded(logger, engine.ModelId, engine.Config.Directory, engine.Config.ContextLength);
+        readiness.MarkModelLoaded();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

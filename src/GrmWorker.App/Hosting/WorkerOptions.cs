@@ -1,0 +1,45 @@
+namespace GrmWorker.App.Hosting;
+
+/// <summary>How the worker batches and what a request gets when it leaves a field out: section <c>Worker</c>.</summary>
+public sealed class WorkerOptions
+{
+    public const string Section = "Worker";
+
+    /// <summary>Most requests gathered into one batch (one batched generation per round).</summary>
+    public int BatchMessageLimit { get; set; } = 16;
+
+    /// <summary>How long a batch waits to fill before it runs with what it has.</summary>
+    public TimeSpan BatchTimeLimit { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Batches in flight at once; generation itself runs one at a time (one model).</summary>
+    public int ConcurrencyLimit { get; set; } = 1;
+
+    /// <summary>Longest one generation round may run; past it the round's jobs get a <c>failed</c> result (<c>generation_timeout</c>).</summary>
+    public TimeSpan RoundTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    public double DefaultTemperature { get; set; } = 0.5;
+
+    public int DefaultMaxNewTokens { get; set; } = 512;
+
+    public string DefaultStopping { get; set; } = "adaptive";
+
+    public string DefaultAggregation { get; set; } = "voting";
+
+    /// <summary>Nucleus sampling mass for every sample (1 = off).</summary>
+    public double TopP { get; set; } = 1.0;
+
+    internal static IEnumerable<string> Problems(WorkerOptions o, int prefetch)
+    {
+        if (o.BatchMessageLimit < 1) yield return $"{Section}:BatchMessageLimit must be at least 1";
+        if (o.BatchTimeLimit <= TimeSpan.Zero) yield return $"{Section}:BatchTimeLimit must be positive";
+        if (o.RoundTimeout <= TimeSpan.Zero) yield return $"{Section}:RoundTimeout must be positive";
+        if (o.ConcurrencyLimit < 1) yield return $"{Section}:ConcurrencyLimit must be at least 1";
+        if (prefetch < o.BatchMessageLimit)
+            yield return $"{RabbitMqOptions.Section}:Prefetch ({prefetch}) must be at least {Section}:BatchMessageLimit ({o.BatchMessageLimit})";
+        if (o.DefaultTemperature is < 0 or > 2 || double.IsNaN(o.DefaultTemperature)) yield return $"{Section}:DefaultTemperature must be 0..2";
+        if (o.DefaultMaxNewTokens < 1) yield return $"{Section}:DefaultMaxNewTokens must be at least 1";
+        if (!Contracts.StoppingKind.IsKnown(o.DefaultStopping)) yield return $"{Section}:DefaultStopping must be 'adaptive' or 'none'";
+        if (o.DefaultAggregation != Contracts.AggregationKind.Voting) yield return $"{Section}:DefaultAggregation must be 'voting' (no meta reward model is wired yet)";
+        if (o.TopP is <= 0 or > 1 || double.IsNaN(o.TopP)) yield return $"{Section}:TopP must be in (0, 1]";
+    }
+}

@@ -1,0 +1,80 @@
+using System.Text;
+using System.Text.Json;
+using GrmWorker.App.Hosting;
+using GrmWorker.App.Pipeline;
+using GrmWorker.Contracts;
+using GrmWorker.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace GrmWorker.App.Messaging;
+
+/// <summary>
+/// A body that is a JSON object with a usable requestId, but whose fields have the wrong JSON types (e.g. a string
+/// for <c>responses</c>), cannot be deserialized into a request, yet its sender can be answered: it gets a stored
+/// <c>rejected</c> result (code <c>invalid_request</c>, the message naming the field) like any other invalid request.
+/// </summary>
+public sealed class MalformedRequestRejecter(
+    JobWriter writer,
+    ResultPublisher publisher,
+    WorkerResilience resilience,
+    WorkerMetrics metrics,
+    GrmEngine engine,
+    TimeProvider time,
+    ILogger<MalformedRequestRejecter> logger)
+{
+    /// <summary>True when the body was answered with a rejected result; false when it has no usable requestId.</summary>
+    public async Task<bool> TryRejectAsync(byte[] body, Exception error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(error);
+        ScoreRequest request;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object
+                || !root.TryGetProperty("requestId", out var id) || id.ValueKind != JsonValueKind.String
+                || RequestIdRequiredFilter.Problem(new ScoreRequest { RequestId = id.GetString()! }) is not null)
+                return false;
+            request = new ScoreRequest
+            {
+                RequestId = id.GetString()!,
+                Route = root.TryGetProperty("route", out var route) && route.ValueKind == JsonValueKind.String ? route.GetString()! : "default",
+                Metadata = root.TryGetProperty("metadata", out var metadata) && !JobOutcomes.HasNul(metadata) ? metadata.Clone() : null,
+            };
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+
+        var failure = new ValidationFailure(ScoreRequestValidator.InvalidCode, Describe(error));
+        WorkerLog.Rejected(logger, request.RequestId, failure.Code, failure.Message);
+        var text = Encoding.UTF8.GetString(body);
+        var record = JobOutcomes.Rejected(new IncomingRequest(request, text, time.GetUtcNow()), failure, engine.ModelId, time.GetUtcNow());
+        var written = await resilience.Storage.ExecuteAsync(static (state, t) => new ValueTask<JobWriteResult>(state.writer.WriteAsync(state.record, t)),
+            (writer, record), cancellationToken);
+        await resilience.Broker.ExecuteAsync(static (state, t) => new ValueTask(state.publisher.PublishAsync(
+                state.record.RequestId, JobOutcomes.RoutingKey(state.record.Route), state.written.ResultJson, t)),
+            (publisher, record, written), cancellationToken);
+        if (written.Created) metrics.JobFinished(ScoreStatus.Rejected, 0);
+        return true;
+    }
+
+    // "$.responses" -> "responses has the wrong JSON type (...)"
+    private static string Describe(Exception error)
+    {
+        for (var e = error; e is not null; e = e.InnerException)
+        {
+            if (e is JsonException { Path: { Length: > 2 } path })
+                return $"{path.TrimStart('$').TrimStart('.')} has the wrong JSON type or value for a request ({FirstSentence(e.Message)})";
+        }
+        return $"the body does not match the request schema ({FirstSentence(error.Message)})";
+    }
+
+    private static string FirstSentence(string message)
+    {
+        var end = message.IndexOf(". ", StringComparison.Ordinal);
+        return end > 0 ? message[..end] : message;
+    }
+}

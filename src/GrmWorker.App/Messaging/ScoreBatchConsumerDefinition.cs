@@ -1,0 +1,57 @@
+using GrmWorker.App.Hosting;
+using MassTransit;
+using MassTransit.Middleware;
+using Microsoft.Extensions.Options;
+
+namespace GrmWorker.App.Messaging;
+
+/// <summary>
+/// The <c>grm.score</c> endpoint: raw JSON in (no envelope, any AMQP client; a body without content type is read
+/// as JSON), batches per <see cref="WorkerOptions"/>, prefetch per <see cref="RabbitMqOptions"/>. No retry here:
+/// a failing batch is not retried in a loop but redelivered by the broker; bad bodies go to <c>grm.score_error</c>.
+/// </summary>
+public sealed class ScoreBatchConsumerDefinition : ConsumerDefinition<ScoreBatchConsumer>
+{
+    private readonly RabbitMqOptions _rabbit;
+    private readonly WorkerOptions _worker;
+
+    public ScoreBatchConsumerDefinition(IOptions<RabbitMqOptions> rabbit, IOptions<WorkerOptions> worker)
+    {
+        ArgumentNullException.ThrowIfNull(rabbit);
+        ArgumentNullException.ThrowIfNull(worker);
+        _rabbit = rabbit.Value;
+        _worker = worker.Value;
+        EndpointName = _rabbit.ScoreQueue;
+    }
+
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<ScoreBatchConsumer> consumerConfigurator,
+        IRegistrationContext context)
+    {
+        endpointConfigurator.ConfigureConsumeTopology = false;
+        endpointConfigurator.PublishFaults = false;
+        endpointConfigurator.UseRawJsonSerializer(RawSerializerOptions.AnyMessageType, isDefault: true);
+        endpointConfigurator.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true);
+        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
+            rabbit.PrefetchCount = _rabbit.Prefetch;
+        endpointConfigurator.UseFilter(new RequestIdRequiredFilter());
+        endpointConfigurator.ConfigureError(error =>
+        {
+            error.UseFilter(new MalformedRequestErrorFilter(context));
+            error.UseFilter(new GenerateFaultFilter());
+            error.UseFilter(new ErrorTransportFilter());
+        });
+        // When the Polly pipelines inside give up (a longer outage), the batch stays unacked and is retried here,
+        // with growing pauses; stored jobs are then only re-published.
+        consumerConfigurator.UseMessageRetry(r =>
+        {
+            r.Exponential(8, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(2));
+            r.Handle<Exception>(ex => WorkerResilience.IsTransientStorage(ex) || WorkerResilience.IsTransientBroker(ex) || ex is Polly.CircuitBreaker.BrokenCircuitException);
+        });
+        consumerConfigurator.Options<BatchOptions>(o => o
+            .SetMessageLimit(_worker.BatchMessageLimit)
+            .SetTimeLimit(_worker.BatchTimeLimit)
+            .SetConcurrencyLimit(_worker.ConcurrencyLimit));
+    }
+}

@@ -1,0 +1,70 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using RabbitMQ.Client.Exceptions;
+
+namespace GrmWorker.App.Messaging;
+
+/// <summary>
+/// Polly pipelines around the worker's I/O: retry with exponential backoff and jitter on transient errors, then a
+/// circuit breaker so a dead dependency is not hammered. When these give up the exception leaves the consumer, and
+/// the endpoint's own retry (see <see cref="ScoreBatchConsumerDefinition"/>) holds the batch, unacked, and tries
+/// it again later; stored jobs are then only re-published. Nothing is half-written: a job's rows are one transaction.
+/// </summary>
+public sealed class WorkerResilience
+{
+    public WorkerResilience(ILogger<WorkerResilience> logger)
+    {
+        Storage = Build("postgres", IsTransientStorage, logger);
+        Broker = Build("rabbitmq", IsTransientBroker, logger);
+    }
+
+    /// <summary>Around reads and writes of Postgres.</summary>
+    public ResiliencePipeline Storage { get; }
+
+    /// <summary>Around result publishes.</summary>
+    public ResiliencePipeline Broker { get; }
+
+    public static bool IsTransientStorage(Exception ex) => ex switch
+    {
+        NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is SocketException or IOException or TimeoutException,
+        TimeoutException or SocketException => true,
+        _ => false,
+    };
+
+    public static bool IsTransientBroker(Exception ex) =>
+        ex is BrokerUnreachableException or AlreadyClosedException or OperationInterruptedException or PublishException
+            or ConnectFailureException or TimeoutException or IOException or SocketException;
+
+    private static ResiliencePipeline Build(string name, Func<Exception, bool> transient, ILogger logger)
+    {
+        var handle = new PredicateBuilder().Handle<Exception>(transient);
+        return new ResiliencePipelineBuilder { Name = name }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(transient).Handle<BrokenCircuitException>(),
+                MaxRetryAttempts = 4,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(200),
+                MaxDelay = TimeSpan.FromSeconds(5),
+                OnRetry = args =>
+                {
+                    WorkerLog.TransientRetry(logger, args.Outcome.Exception, name, args.AttemptNumber + 1, args.RetryDelay);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                ShouldHandle = handle,
+                FailureRatio = 0.5,
+                MinimumThroughput = 4,
+                SamplingDuration = TimeSpan.FromSeconds(30),
+                BreakDuration = TimeSpan.FromSeconds(5),
+            })
+            .Build();
+    }
+}

@@ -1,0 +1,117 @@
+using System.Text;
+using System.Text.Json;
+using GrmWorker.Contracts;
+using GrmWorker.Scoring.Aggregation;
+using GrmWorker.Scoring.Prompting;
+using GrmWorker.Storage;
+
+namespace GrmWorker.App.Pipeline;
+
+/// <summary>
+/// Turns a finished <see cref="JobRun"/> (or a rejection) into the <see cref="JobRecord"/> that is stored, its
+/// result JSON included. A job whose samples all fail to parse gets status <c>failed</c> with code
+/// <see cref="NoValidSamplesCode"/>, no rewards, and its samples still stored for audit (a random-weight model
+/// produces exactly this).
+/// </summary>
+internal static class JobOutcomes
+{
+    public const string NoValidSamplesCode = "no_valid_samples";
+
+    /// <summary>The strategy name of the rewards rows the live pipeline writes.</summary>
+    public const string ResultStrategy = AggregationKind.Voting;
+
+    public static JobRecord Finished(JobRun run, string modelId, DateTimeOffset completed)
+    {
+        var r = run.Request;
+        var vote = Aggregator.For(run.Aggregation).Aggregate(run.Samples, run.ResponseCount);
+        var scored = vote.SamplesValid > 0 && run.Failure is null;
+        var error = scored ? null : run.Failure ?? new ScoreError(NoValidSamplesCode,
+            $"none of the {vote.SamplesUsed} samples could be parsed (last: {(run.Samples.Count > 0 ? run.Samples[^1].Reason : null) ?? "no samples"})");
+        var latencyMs = Math.Max(0, (completed - run.Incoming.ReceivedAt).TotalMilliseconds);
+        var promptTokens = run.Records.Sum(s => (long)s.PromptTokens);
+        var generatedTokens = run.Records.Sum(s => (long)s.GeneratedTokens);
+        var result = new ScoreResult
+        {
+            RequestId = r.RequestId,
+            Route = r.Route,
+            Status = scored ? ScoreStatus.Scored : ScoreStatus.Failed,
+            Error = error,
+            Rewards = scored ? vote.Rewards : [],
+            VoteSums = scored ? vote.VoteSums : [],
+            Best = scored ? vote.Best : -1,
+            SamplesUsed = vote.SamplesUsed,
+            SamplesValid = vote.SamplesValid,
+            StoppedEarly = run.Failure is null && vote.SamplesUsed < run.Rule.Options.KMax,
+            Aggregation = run.Aggregation,
+            ModelId = modelId,
+            LatencyMs = (long)latencyMs,
+            Tokens = new TokenUsage(promptTokens, generatedTokens),
+            Metadata = r.Metadata,
+        };
+        return new JobRecord
+        {
+            RequestId = r.RequestId,
+            Route = r.Route,
+            Status = result.Status,
+            ErrorCode = error?.Code,
+            ErrorMessage = error?.Message,
+            RequestJson = StorableJson(run.Incoming.BodyJson),
+            ResultJson = JsonSerializer.Serialize(result, WireJson.Options),
+            ModelId = modelId,
+            PromptVersion = PromptBuilder.PromptVersion,
+            Aggregation = run.Aggregation,
+            SamplesUsed = result.SamplesUsed,
+            SamplesValid = result.SamplesValid,
+            StoppedEarly = result.StoppedEarly,
+            LatencyMs = latencyMs,
+            PromptTokens = promptTokens,
+            GeneratedTokens = generatedTokens,
+            ReceivedAt = run.Incoming.ReceivedAt,
+            CompletedAt = completed,
+            Responses = r.Responses,
+            Samples = run.Records,
+            Rewards = scored
+                ? [.. vote.Rewards.Select((v, i) => new RewardRecord(ResultStrategy, i, v, vote.VoteSums[i]))]
+                : [],
+        };
+    }
+
+    public static JobRecord Rejected(IncomingRequest incoming, ValidationFailure failure, string? modelId, DateTimeOffset completed)
+    {
+        var r = incoming.Request;
+        var route = RoutingKey(r.Route);
+        var result = new ScoreResult
+        {
+            RequestId = r.RequestId,
+            Route = route,
+            Status = ScoreStatus.Rejected,
+            Error = new ScoreError(failure.Code, failure.Message),
+            ModelId = modelId,
+            LatencyMs = (long)Math.Max(0, (completed - incoming.ReceivedAt).TotalMilliseconds),
+            Metadata = r.Metadata is { } m && HasNul(m) ? null : r.Metadata,
+        };
+        return new JobRecord
+        {
+            RequestId = r.RequestId,
+            Route = route,
+            Status = ScoreStatus.Rejected,
+            ErrorCode = failure.Code,
+            ErrorMessage = failure.Message,
+            RequestJson = StorableJson(incoming.BodyJson),
+            ResultJson = JsonSerializer.Serialize(result, WireJson.Options),
+            ModelId = modelId,
+            ReceivedAt = incoming.ReceivedAt,
+            CompletedAt = completed < incoming.ReceivedAt ? incoming.ReceivedAt : completed,
+        };
+    }
+
+    /// <summary>The route a result can be published and stored under: the request's, unless it is unusable as a routing key.</summary>
+    public static string RoutingKey(string? route) =>
+        string.IsNullOrWhiteSpace(route) || route.Contains('\0') || Encoding.UTF8.GetByteCount(route) > 255 ? "default" : route;
+
+    // jsonb cannot hold \u0000; such a body is kept out (the request's fields were rejected anyway).
+    private static string? StorableJson(string? body) =>
+        body is null || body.Contains("\\u0000", StringComparison.OrdinalIgnoreCase) ? null : body;
+
+    public static bool HasNul(JsonElement json) => json.GetRawText().Contains("\\u0000", StringComparison.OrdinalIgnoreCase);
+}

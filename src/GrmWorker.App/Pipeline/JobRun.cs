@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using GrmWorker.Contracts;
+using GrmWorker.Inference.Generation;
+using GrmWorker.Inference.Sampling;
+using GrmWorker.Scoring.Aggregation;
+using GrmWorker.Scoring.Parsing;
+using GrmWorker.Scoring.Prompting;
+using GrmWorker.Scoring.Sampling;
+using GrmWorker.Scoring.Stopping;
+using GrmWorker.Storage;
+
+namespace GrmWorker.App.Pipeline;
+
+/// <summary>
+/// One valid job while it is being scored: its settings, the samples drawn so far and the stopping rule.
+/// Each round it asks for <see cref="StoppingOptions.NextDrawCount"/> more samples (one generation job, the
+/// prompt tokens the samples share prefilled once), then parses them and asks the rule whether to stop.
+/// </summary>
+internal sealed class JobRun
+{
+    private readonly List<GrmSample> _samples = [];
+    private readonly List<SampleRecord> _records = [];
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    public JobRun(IncomingRequest incoming, PromptBuilder prompts, IStoppingRule rule, string aggregation,
+        SamplingOptions sampling, int maxNewTokens, IReadOnlyList<string> stopStrings)
+    {
+        Incoming = incoming;
+        var r = incoming.Request;
+        Input = new PromptInput(r.Query, r.Responses, r.Reference);
+        Prompts = prompts;
+        Rule = rule;
+        Aggregation = aggregation;
+        Sampling = sampling;
+        MaxNewTokens = maxNewTokens;
+        StopStrings = stopStrings;
+        JobSeed = SeedDerivation.JobSeed(r.RequestId, r.Seed);
+    }
+
+    public IncomingRequest Incoming { get; }
+
+    public ScoreRequest Request => Incoming.Request;
+
+    public PromptInput Input { get; }
+
+    public PromptBuilder Prompts { get; }
+
+    public IStoppingRule Rule { get; }
+
+    public string Aggregation { get; }
+
+    public SamplingOptions Sampling { get; }
+
+    public int MaxNewTokens { get; }
+
+    public IReadOnlyList<string> StopStrings { get; }
+
+    public long JobSeed { get; }
+
+    public int ResponseCount => Input.Responses.Count;
+
+    public bool Done { get; private set; }
+
+    public StoppingDecision? LastDecision { get; private set; }
+
+    /// <summary>Set when the job could not be finished (a round timed out, the runtime failed): it ends <c>failed</c>.</summary>
+    public ScoreError? Failure { get; private set; }
+
+    public void Fail(string code, string message)
+    {
+        Failure = new ScoreError(code, message);
+        Done = true;
+    }
+
+    public IReadOnlyList<GrmSample> Samples => _samples;
+
+    public IReadOnlyList<SampleRecord> Records => _records;
+
+    public TimeSpan Elapsed => _clock.Elapsed;
+
+    /// <summary>The next round's samples as one generation job, or null when the rule wants none.</summary>
+    public RoundPlan? PlanRound(Func<string, int[]> encode)
+    {
+        var count = Rule.Options.NextDrawCount(_samples.Count);
+        if (count <= 0)
+        {
+            Done = true;
+            return null;
+        }
+        var specs = new SampleSpec[count];
+        for (var i = 0; i < count; i++)
+        {
+            var index = _samples.Count + i;
+            var seed = SeedDerivation.SampleSeed(JobSeed, index);
+            var permutation = Permutation.FromSeed(ResponseCount, seed);
+            specs[i] = new SampleSpec(index, seed, permutation, encode(Prompts.Build(Input, permutation)));
+        }
+        // The samples differ only from the first shown response on: share the common token prefix.
+        var prefix = CommonPrefixLength(specs);
+        var job = new GenerationJob(
+            specs[0].PromptIds[..prefix],
+            [.. specs.Select(s => new GenerationSample(unchecked((ulong)s.Seed), s.PromptIds.Length > prefix ? s.PromptIds[prefix..] : null))],
+            Sampling,
+            MaxNewTokens) { StopStrings = StopStrings };
+        return new RoundPlan(this, specs, job);
+    }
+
+    /// <summary>Parses a round's generated samples, then lets the stopping rule decide.</summary>
+    public void Absorb(RoundPlan plan, IReadOnlyList<GeneratedSample> generated, TimeSpan roundTime, Func<IReadOnlyList<int>, string> decode)
+    {
+        for (var i = 0; i < plan.Samples.Count; i++)
+        {
+            var spec = plan.Samples[i];
+            var output = generated[i];
+            var text = Storable(output.Text ?? decode(output.Tokens));
+            var parsed = GrmOutputParser.Parse(text, ResponseCount);
+            var sample = GrmSample.FromParsed(spec.Index, spec.Seed, spec.Permutation, parsed);
+            _samples.Add(sample);
+            _records.Add(ToRecord(sample, text, spec.PromptIds.Length, output.Tokens.Count, roundTime));
+        }
+        LastDecision = Rule.Evaluate(_samples, ResponseCount);
+        if (LastDecision.Stop || Rule.Options.NextDrawCount(_samples.Count) == 0) Done = true;
+    }
+
+    private static int CommonPrefixLength(SampleSpec[] specs)
+    {
+        var first = specs[0].PromptIds;
+        var length = specs.Min(s => s.PromptIds.Length);
+        for (var s = 1; s < specs.Length; s++)
+        {
+            var ids = specs[s].PromptIds;
+            var n = 0;
+            while (n < length && ids[n] == first[n]) n++;
+            length = n;
+        }
+        // The shared prompt must not be empty; a row whose whole prompt is shared has no suffix.
+        return Math.Max(1, length);
+    }
+
+    private static SampleRecord ToRecord(GrmSample sample, string rawText, int promptTokens, int generatedTokens, TimeSpan roundTime) => new()
+    {
+        SampleIndex = sample.Index,
+        Seed = sample.Seed,
+        Permutation = sample.Permutation.Order,
+        RawText = rawText,
+        ParseStatus = ParseStatusName(sample.Status),
+        ParseReason = sample.Reason is null ? null : Storable(sample.Reason),
+        MetaScore = sample.MetaScore,
+        PromptTokens = promptTokens,
+        GeneratedTokens = generatedTokens,
+        LatencyMs = roundTime.TotalMilliseconds,
+        PromptVersion = sample.PromptVersion,
+        Principles = [.. sample.Principles.Select((p, i) => new PrincipleRecord(i, Storable(p.Text), p.Weight is >= 0 ? p.Weight : null))],
+        Critiques = [.. sample.Critiques.Select((c, i) => (c, i)).Where(x => x.c is not null).Select(x => new CritiqueRecord(x.i, Storable(x.c!)))],
+        Scores = sample.IsValid ? [.. sample.Scores!.Select((s, i) => new ScoreRecord(i, s))] : [],
+    };
+
+    public static string ParseStatusName(ParseStatus status) => status switch
+    {
+        ParseStatus.Ok => "ok",
+        ParseStatus.Empty => "empty",
+        ParseStatus.MissingScores => "missing_scores",
+        ParseStatus.WrongCount => "wrong_count",
+        ParseStatus.NotInteger => "not_integer",
+        ParseStatus.OutOfRange => "out_of_range",
+        _ => status.ToString(),
+    };
+
+    // Postgres text cannot hold U+0000; a model can generate it (byte-level tokens).
+    private static string Storable(string text) => text.Replace('\0', '\uFFFD');
+}
+
+/// <summary>One sample to draw: its index in the job, seed, shown order and full prompt ids.</summary>
+internal sealed record SampleSpec(int Index, long Seed, Permutation Permutation, int[] PromptIds);
+
+/// <summary>A job's share of one round: its samples and the generation job that draws them.</summary>
+internal sealed record RoundPlan(JobRun Run, IReadOnlyList<SampleSpec> Samples, GenerationJob Job);

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using GrmWorker.App.Hosting;
+using GrmWorker.Contracts;
+using GrmWorker.Inference.Generation;
+using GrmWorker.Inference.Native;
+using GrmWorker.Inference.Sampling;
+using GrmWorker.Scoring.Prompting;
+using GrmWorker.Scoring.Sampling;
+using GrmWorker.Scoring.Stopping;
+using GrmWorker.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GrmWorker.App.Pipeline;
+
+/// <summary>
+/// Scores a batch of requests: validates each (a bad one becomes a <c>rejected</c> record), then runs rounds
+/// in which every unfinished job draws its next samples in ONE batched generation, until each job's stopping
+/// rule stops it. Returns one finished <see cref="JobRecord"/> per request (result JSON included), in order.
+/// Writes and publishes nothing: the consumer does that, so the message is acked only after both.
+/// </summary>
+public sealed class ScoringPipeline(
+    GrmEngine engine,
+    IOptions<WorkerOptions> worker,
+    IOptions<StoppingOptions> stopping,
+    IOptions<ValidationLimits> limits,
+    TimeProvider time,
+    WorkerMetrics metrics,
+    ILogger<ScoringPipeline> logger)
+{
+    public const string UnsupportedCode = "unsupported";
+    public const string ContextCode = "too_large";
+    public const string GenerationTimeoutCode = "generation_timeout";
+    public const string InferenceErrorCode = "inference_error";
+
+    private readonly PromptBuilder _prompts = new(engine.Chat);
+
+    public async Task<IReadOnlyList<JobRecord>> RunAsync(IReadOnlyList<IncomingRequest> batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var records = new JobRecord?[batch.Count];
+        var runs = new List<(int Slot, JobRun Run)>();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            switch (Prepare(batch[i]))
+            {
+                case JobRun run: runs.Add((i, run)); break;
+                case ValidationFailure failure:
+                    WorkerLog.Rejected(logger, batch[i].Request.RequestId, failure.Code, failure.Message);
+                    records[i] = JobOutcomes.Rejected(batch[i], failure, engine.ModelId, time.GetUtcNow());
+                    metrics.JobFinished(ScoreStatus.Rejected, records[i]!.LatencyMs / 1000);
+                    break;
+            }
+        }
+
+        var round = 0;
+        while (runs.Any(r => !r.Run.Done))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            round++;
+            var plans = runs.Where(r => !r.Run.Done)
+                .Select(r => r.Run.PlanRound(engine.Encode))
+                .OfType<RoundPlan>()
+                .ToList();
+            if (plans.Count == 0) break;
+            var clock = Stopwatch.StartNew();
+            GenerationResult generated;
+            try
+            {
+                generated = await engine.GenerateAsync([.. plans.Select(p => p.Job)], worker.Value.RoundTimeout, cancellationToken);
+            }
+            catch (Exception ex) when (ex is TimeoutException or OrtException)
+            {
+                // Not transient for these jobs: running them again would fail again. Each gets a failed result.
+                var code = ex is TimeoutException ? GenerationTimeoutCode : InferenceErrorCode;
+                foreach (var plan in plans)
+                {
+                    WorkerLog.RoundFailed(logger, plan.Run.Request.RequestId, code, ex.Message);
+                    plan.Run.Fail(code, ex.Message);
+                }
+                continue;
+            }
+            for (var j = 0; j < plans.Count; j++)
+                plans[j].Run.Absorb(plans[j], generated.Jobs[j], clock.Elapsed, ids => engine.Tokenizer.Decode([.. ids], skipSpecialTokens: true));
+            metrics.RoundGenerated(generated.Stats.GeneratedTokens, clock.Elapsed);
+            WorkerLog.RoundDone(logger, round, plans.Count, generated.Stats.Rows, generated.Stats.GeneratedTokens, clock.Elapsed.TotalMilliseconds);
+        }
+
+        foreach (var (slot, run) in runs)
+        {
+            var record = records[slot] = JobOutcomes.Finished(run, engine.ModelId, time.GetUtcNow());
+            metrics.JobFinished(record.Status, record.LatencyMs / 1000);
+            metrics.SamplesDrawn(record.SamplesUsed, record.SamplesValid, record.StoppedEarly ? run.Rule.Options.KMax - record.SamplesUsed : 0);
+            WorkerLog.JobScored(logger, run.Request.RequestId, record.Status, record.SamplesUsed, record.SamplesValid, record.LatencyMs);
+        }
+        return records.Select(r => r!).ToArray();
+    }
+
+    /// <summary>A runnable job, or the reason it is rejected.</summary>
+    private object Prepare(IncomingRequest incoming)
+    {
+        var r = incoming.Request;
+        var w = worker.Value;
+        if (ScoreRequestValidator.Validate(r, limits.Value) is { } failure) return failure;
+        if (NulField(r) is { } field) return new ValidationFailure(ScoreRequestValidator.InvalidCode, $"{field} contains a NUL character (U+0000)");
+        var aggregation = r.Aggregation ?? w.DefaultAggregation;
+        if (aggregation != AggregationKind.Voting)
+            return new ValidationFailure(UnsupportedCode, $"aggregation '{aggregation}' needs a meta reward model, and this worker has none; use 'voting'");
+
+        var kMax = r.KMax ?? stopping.Value.KMax;
+        var kMin = Math.Min(r.KMin ?? stopping.Value.KMin, kMax);
+        var rule = StoppingRules.For(r.Stopping ?? w.DefaultStopping, stopping.Value with { KMax = kMax, KMin = kMin });
+        var maxNew = r.MaxNewTokens ?? w.DefaultMaxNewTokens;
+        var promptTokens = engine.Encode(_prompts.Build(new PromptInput(r.Query, r.Responses, r.Reference), Permutation.Identity(r.Responses.Count))).Length;
+        var context = engine.Config.ContextLength;
+        if (promptTokens + maxNew + engine.ContextMargin > context)
+        {
+            return new ValidationFailure(ContextCode,
+                $"query, responses and reference take {promptTokens} prompt tokens; with maxNewTokens {maxNew} that exceeds the model context of {context} tokens");
+        }
+        var temperature = (float)(r.Temperature ?? w.DefaultTemperature);
+        var sampling = new SamplingOptions { Temperature = temperature, TopP = (float)w.TopP };
+        return new JobRun(incoming, _prompts, rule, aggregation, sampling, maxNew, engine.Config.StopStrings);
+    }
+
+    private static string? NulField(ScoreRequest r)
+    {
+        if (r.Route.Contains('\0')) return "route";
+        if (r.Query.Contains('\0')) return "query";
+        for (var i = 0; i < r.Responses.Count; i++)
+            if (r.Responses[i].Contains('\0')) return $"responses[{i}]";
+        if (r.Reference?.Contains('\0') == true) return "reference";
+        if (r.Metadata is { } m && JobOutcomes.HasNul(m)) return "metadata";
+        return null;
+    }
+
+}

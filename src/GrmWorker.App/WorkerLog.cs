@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Logging;
+
+namespace GrmWorker.App;
+
+/// <summary>The worker's log events, declared once; every per-job event carries the requestId.</summary>
+internal static partial class WorkerLog
+{
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Batch of {Count} requests received")]
+    public static partial void BatchReceived(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Request {RequestId} rejected: {Code}: {Reason}")]
+    public static partial void Rejected(ILogger logger, string requestId, string code, string reason);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Debug, Message = "Round {Round}: {Jobs} jobs, {Rows} rows, {GeneratedTokens} tokens in {ElapsedMs:F0} ms")]
+    public static partial void RoundDone(ILogger logger, int round, int jobs, int rows, int generatedTokens, double elapsedMs);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Request {RequestId} {Status}: {SamplesValid}/{SamplesUsed} valid samples, {LatencyMs:F0} ms")]
+    public static partial void JobScored(ILogger logger, string requestId, string status, int samplesUsed, int samplesValid, double latencyMs);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Request {RequestId} is already stored (job {JobId}); its stored result is published again")]
+    public static partial void Duplicate(ILogger logger, string requestId, long jobId);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Debug, Message = "Result of {RequestId} published to {Exchange} with routing key {RoutingKey}")]
+    public static partial void ResultPublished(ILogger logger, string requestId, string exchange, string routingKey);
+
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "Message {MessageId} refused to the error queue: {Reason}")]
+    public static partial void Unprocessable(ILogger logger, string? messageId, string reason);
+
+    [LoggerMessage(EventId = 4008, Level = LogLevel.Warning, Message = "Migrations failed (attempt {Attempt}); retrying in {Delay}")]
+    public static partial void MigrationRetry(ILogger logger, Exception exception, int attempt, TimeSpan delay);
+
+    [LoggerMessage(EventId = 4009, Level = LogLevel.Information, Message = "Migrations: {Applied} applied, {AlreadyApplied} applied earlier")]
+    public static partial void Migrated(ILogger logger, int applied, int alreadyApplied);
+
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Error, Message = "Request {RequestId} failed in generation: {Code}: {Reason}")]
+    public static partial void RoundFailed(ILogger logger, string requestId, string code, string reason);
+
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Warning, Message = "Transient {Dependency} error; attempt {Attempt} retries in {Delay}")]
+    public static partial void TransientRetry(ILogger logger, Exception? exception, string dependency, int attempt, TimeSpan delay);
+
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Information, Message = "Model {ModelId} loaded from {Directory} (context {ContextLength})")]
+    public static partial void ModelLoaded(ILogger logger, string modelId, string directory, int contextLength);
+}

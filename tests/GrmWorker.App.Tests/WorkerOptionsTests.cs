@@ -1,0 +1,79 @@
+using GrmWorker.App.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace GrmWorker.App.Tests;
+
+/// <summary>Settings are validated when the host starts, before anything connects, with messages naming the setting.</summary>
+public sealed class WorkerOptionsTests
+{
+    [Fact]
+    public async Task Bad_settings_stop_the_start_with_messages_naming_each_setting()
+    {
+        using var host = Build(new()
+        {
+            ["Postgres:ConnectionString"] = "Host=127.0.0.1;Port=1;Database=none;Username=none",
+            ["RabbitMq:Username"] = "grm",
+            ["RabbitMq:Prefetch"] = "4",
+            ["Worker:BatchMessageLimit"] = "16",
+            ["Worker:DefaultAggregation"] = "meta-rm",
+        });
+
+        var failures = Failures(await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync()));
+
+        Assert.Contains(failures, f => f.Contains("RabbitMq:Prefetch (4) must be at least Worker:BatchMessageLimit (16)", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("Worker:DefaultAggregation", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_missing_broker_user_names_its_environment_variable()
+    {
+        using var host = Build(new() { ["Postgres:ConnectionString"] = "Host=127.0.0.1;Port=1;Database=none;Username=none" });
+
+        var failures = Failures(await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync()));
+
+        Assert.Contains(failures, f => f.Contains("GRM_RABBITMQ__USERNAME", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_missing_database_setting_names_its_environment_variable()
+    {
+        using var host = Build(new() { ["RabbitMq:Username"] = "grm" });
+
+        var failures = Failures(await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync()));
+
+        Assert.Contains(failures, f => f.Contains("GRM_POSTGRES__CONNECTIONSTRING", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Environment_variables_with_the_GRM_prefix_bind_to_sections()
+    {
+        Environment.SetEnvironmentVariable("GRM_WORKER__BATCHMESSAGELIMIT", "7");
+        try
+        {
+            var builder = WorkerHost.CreateBuilder();
+            Assert.Equal("7", builder.Configuration["Worker:BatchMessageLimit"]);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("GRM_WORKER__BATCHMESSAGELIMIT", null);
+        }
+    }
+
+    // One invalid options class throws OptionsValidationException; several throw an AggregateException of them.
+    private static List<string> Failures(Exception error) => error switch
+    {
+        OptionsValidationException o => [.. o.Failures],
+        AggregateException a when a.InnerExceptions.Count > 0 => [.. a.InnerExceptions.SelectMany(Failures)],
+        _ => throw new InvalidOperationException($"expected options validation errors, got {error}"),
+    };
+
+    private static IHost Build(Dictionary<string, string?> settings)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddGrmWorker(builder.Configuration);
+        return builder.Build();
+    }
+}
