@@ -7,7 +7,7 @@ public sealed record ValidationLimits
 
     public int MaxRouteLength { get; init; } = 200;
 
-    public int MaxResponses { get; init; } = 16;
+    public int MaxResponses { get; init; } = 64;
 
     public int MaxQueryChars { get; init; } = 32_000;
 

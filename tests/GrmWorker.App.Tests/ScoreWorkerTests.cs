@@ -98,7 +98,7 @@ public sealed class ScoreWorkerTests(WorkerFixture worker)
         // name of the case, request JSON (requestId and route are added), expected code; the message must name the field
         { "query", """{"query":"","responses":["a"]}""", "invalid_request" },
         { "responses", """{"query":"q","responses":[]}""", "invalid_request" },
-        { "responses", """{"query":"q","responses":["1","2","3","4","5","6","7","8","9","10","11","12","13","14","15","16","17"]}""", "too_large" },
+        { "responses", """{"query":"q","responses":["1","2","3","4","5","6","7","8","9","10","11","12","13","14","15","16","17","18","19","20","21","22","23","24","25","26","27","28","29","30","31","32","33","34","35","36","37","38","39","40","41","42","43","44","45","46","47","48","49","50","51","52","53","54","55","56","57","58","59","60","61","62","63","64","65"]}""", "too_large" },
         { "responses[1]", """{"query":"q","responses":["a",null]}""", "invalid_request" },
         { "kMax", """{"query":"q","responses":["a"],"kMax":0}""", "invalid_request" },
         { "kMax", """{"query":"q","responses":["a"],"kMax":65}""", "invalid_request" },

@@ -80,6 +80,31 @@ public class StoppingTests
     }
 
     [Fact]
+    public void A_job_without_one_parsable_sample_gives_up_after_the_set_number_of_draws()
+    {
+        var stream = Enumerable.Range(0, 32).Select(j => GrmSample.Invalid(j, 2, ParseStatus.MissingScores, "gibberish")).ToArray();
+
+        var giveUp = new AdaptiveStopping(new StoppingOptions { KMax = 32, KMin = 4, RoundSize = 4, GiveUpAfterInvalidDraws = 8 });
+        var never = new AdaptiveStopping(new StoppingOptions { KMax = 32, KMin = 4, RoundSize = 4, GiveUpAfterInvalidDraws = 0 });
+
+        Assert.Equal(8, Run(giveUp, stream, 2));
+        Assert.Equal(StopReason.NoValidSamples, giveUp.Evaluate(stream.Take(8).ToArray(), 2).Reason);
+        Assert.Equal(32, Run(never, stream, 2));
+    }
+
+    [Fact]
+    public void One_parsable_sample_keeps_a_job_from_giving_up()
+    {
+        var stream = Enumerable.Range(0, 32)
+            .Select(j => j == 5 ? GrmSample.FromScores(j, [7, 3]) : GrmSample.Invalid(j, 2, ParseStatus.MissingScores, "gibberish"))
+            .ToArray();
+
+        var decision = new AdaptiveStopping(new StoppingOptions { KMax = 32 }).Evaluate(stream.Take(8).ToArray(), 2);
+
+        Assert.NotEqual(StopReason.NoValidSamples, decision.Reason);
+    }
+
+    [Fact]
     public void An_exact_tie_runs_to_k_max()
     {
         var options = new StoppingOptions { KMax = 32 };
@@ -92,7 +117,8 @@ public class StoppingTests
     {
         var stream = Enumerable.Range(0, 32).Select(j => GrmSample.FromScores(j, j % 2 == 0 ? [9, 3] : [3, 9])).ToArray();
 
-        Assert.Equal(32, Run(new AdaptiveStopping(new StoppingOptions()), stream, 2));
+        // Giving up on unparsable jobs is its own setting (tested above); off here.
+        Assert.Equal(32, Run(new AdaptiveStopping(new StoppingOptions { GiveUpAfterInvalidDraws = 0 }), stream, 2));
     }
 
     [Fact]
@@ -113,7 +139,8 @@ public class StoppingTests
     {
         var stream = Enumerable.Range(0, 32).Select(j => GrmSample.Invalid(j, 2, ParseStatus.MissingScores, "cut off")).ToArray();
 
-        Assert.Equal(32, Run(new AdaptiveStopping(new StoppingOptions()), stream, 2));
+        // Giving up on unparsable jobs is its own setting (tested above); off here.
+        Assert.Equal(32, Run(new AdaptiveStopping(new StoppingOptions { GiveUpAfterInvalidDraws = 0 }), stream, 2));
     }
 
     [Fact]

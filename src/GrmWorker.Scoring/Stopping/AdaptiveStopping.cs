@@ -44,7 +44,12 @@ public sealed class AdaptiveStopping(StoppingOptions options) : IStoppingRule
             .Select(s => s.Scores!)
             .ToArray();
         if (valid.Length == 0)
-            return StoppingDecision.Go(StopReason.Continue);
+        {
+            // A GRM that has not written one parsable sample in this many draws (a truncating
+            // maxNewTokens, a wrong chat format, an untrained model) will not start now.
+            var giveUp = Options.GiveUpAfterInvalidDraws > 0 && drawn.Count >= Options.GiveUpAfterInvalidDraws;
+            return giveUp ? new StoppingDecision(true, StopReason.NoValidSamples, -1, null, null) : StoppingDecision.Go(StopReason.Continue);
+        }
         var remaining = Options.KMax - drawn.Count;
         var futureValid = ExpectedValidDraws(remaining, valid.Length, drawn.Count);
         return responseCount == 1 ? EvaluateMean(valid, futureValid) : EvaluateRanking(valid, responseCount, remaining, futureValid);

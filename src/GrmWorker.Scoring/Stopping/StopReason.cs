@@ -20,4 +20,7 @@ public enum StopReason
 
     /// <summary>n = 1: the mean score is within the width setting of its k_max value.</summary>
     MeanSettled = 5,
+
+    /// <summary>Not one parsable sample in <see cref="StoppingOptions.GiveUpAfterInvalidDraws"/> draws: more would be wasted.</summary>
+    NoValidSamples = 6,
 }

@@ -19,6 +19,9 @@ public sealed record StoppingOptions
     /// </summary>
     public double ErrorBound { get; init; } = 0.02;
 
+    /// <summary>Stop a job that has no parsable sample after this many draws (0: never; k_max still applies).</summary>
+    public int GiveUpAfterInvalidDraws { get; init; } = 8;
+
     /// <summary>
     /// n = 1 (and n ≥ 2 with <see cref="MeanWidthForRankings"/>): stop when the standard error of
     /// (current mean − mean at k_max) is at most this many points, for every response.
@@ -59,5 +62,6 @@ public sealed record StoppingOptions
         : MeanWidth < 0 || double.IsNaN(MeanWidth) ? "meanWidth must be >= 0"
         : PriorMeanWeight <= 0 || PriorVarianceWeight <= 0 ? "prior weights must be > 0"
         : PriorDifferenceVariance <= 0 || PriorScoreVariance <= 0 ? "prior variances must be > 0"
+        : GiveUpAfterInvalidDraws < 0 ? "giveUpAfterInvalidDraws must be >= 0"
         : null;
 }
