@@ -22,7 +22,7 @@ public sealed class WorkerCollection : ICollectionFixture<WorkerFixture>
 /// (grm.score.test-*, with its _error queue); results go to the shared grm.rewards exchange and each test binds its
 /// own routes. Services not reachable fail every test with a message naming deploy/local/services-up.sh.
 /// </summary>
-public sealed class WorkerFixture : IAsyncLifetime
+public class WorkerFixture : IAsyncLifetime
 {
     public const string ResultExchange = "grm.rewards";
     public const int KMax = 2;
@@ -92,9 +92,15 @@ public sealed class WorkerFixture : IAsyncLifetime
         });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddGrmWorker(builder.Configuration);
+        ConfigureServices(builder.Services);
         _host = builder.Build();
         await _host.StartAsync();
         HttpAddress = _host.Services.GetRequiredService<HttpEndpointsHostedService>().Address!;
+    }
+
+    /// <summary>Runs after the worker's own registrations: a derived fixture swaps a service here.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
     }
 
     public async Task DisposeAsync()

@@ -10,6 +10,7 @@ internal static class BenchCommand
         var bench = new Command("bench", "Benchmarks on the bundled model and tokenizers.");
         bench.Subcommands.Add(InferenceBenchCommand.Build());
         bench.Subcommands.Add(TokenizerBenchCommand.Build());
+        bench.Subcommands.Add(PipelineBenchCommand.Build());
         return bench;
     }
 }

@@ -10,8 +10,8 @@ public sealed class ModelLoaderHostedService(IServiceProvider services, WorkerRe
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var engine = services.GetRequiredService<GrmEngine>();
-        WorkerLog.ModelLoaded(logger, engine.ModelId, engine.Config.Directory, engine.Config.ContextLength);
+        var engine = services.GetRequiredService<IGrmGenerator>();
+        WorkerLog.ModelLoaded(logger, engine.ModelId, engine is GrmEngine model ? model.Config.Directory : engine.GetType().Name, engine.ContextLength);
         readiness.MarkModelLoaded();
         return Task.CompletedTask;
     }

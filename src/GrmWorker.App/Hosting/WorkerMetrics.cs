@@ -43,6 +43,9 @@ public sealed class WorkerMetrics
         _roundLatency.Observe(elapsed.TotalSeconds);
     }
 
+    /// <summary>Time spent in generation rounds so far (what <c>grm_generation_seconds_total</c> reports).</summary>
+    public TimeSpan GenerationTime => TimeSpan.FromTicks(Interlocked.Read(ref _generationTicks));
+
     public void BatchReceived(int size) => _batchSize.Observe(size);
 
     public void DuplicateRepublished() => Interlocked.Increment(ref _duplicates);

@@ -70,6 +70,8 @@ public static class WorkerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>>(
             new WorkerOptionsValidator(() => (rabbitSection.Get<RabbitMqOptions>() ?? new RabbitMqOptions()).Prefetch)));
         services.AddSingleton<GrmEngine>();
+        // The model by default; benchmarks and tests replace this with a ReplayGenerator.
+        services.TryAddSingleton<IGrmGenerator>(sp => sp.GetRequiredService<GrmEngine>());
         services.AddSingleton<ScoringPipeline>();
         services.AddHostedService<ModelLoaderHostedService>();
         return services;

@@ -18,7 +18,7 @@ public sealed class MalformedRequestRejecter(
     ResultPublisher publisher,
     WorkerResilience resilience,
     WorkerMetrics metrics,
-    GrmEngine engine,
+    IGrmGenerator engine,
     TimeProvider time,
     ILogger<MalformedRequestRejecter> logger)
 {

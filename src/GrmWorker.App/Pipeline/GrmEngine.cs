@@ -11,7 +11,7 @@ namespace GrmWorker.App.Pipeline;
 /// The loaded GRM: config, tokenizer, ONNX causal LM and its batched generator. One model, so generations
 /// run one at a time; batches of many jobs are what keeps it busy.
 /// </summary>
-public sealed class GrmEngine : IDisposable
+public sealed class GrmEngine : IGrmGenerator, IDisposable
 {
     private readonly CausalLm _model;
     private readonly BatchedGenerator _generator;
@@ -40,12 +40,18 @@ public sealed class GrmEngine : IDisposable
 
     public string ModelId => Config.ModelId;
 
+    public int ContextLength => Config.ContextLength;
+
+    public IReadOnlyList<string> StopStrings => Config.StopStrings;
+
     /// <summary>Prompt token ids as the model sees them (BOS first when the model has one).</summary>
     public int[] Encode(string prompt)
     {
         var ids = Tokenizer.Encode(prompt);
         return Config.BosTokenId is { } bos ? [bos, .. ids] : ids;
     }
+
+    public string Decode(IReadOnlyList<int> ids) => Tokenizer.Decode([.. ids], skipSpecialTokens: true);
 
     /// <summary>
     /// One batched generation over every job of a round; waits for the model if another batch holds it.

@@ -20,7 +20,7 @@ namespace GrmWorker.App.Pipeline;
 /// Writes and publishes nothing: the consumer does that, so the message is acked only after both.
 /// </summary>
 public sealed class ScoringPipeline(
-    GrmEngine engine,
+    IGrmGenerator engine,
     IOptions<WorkerOptions> worker,
     IOptions<StoppingOptions> stopping,
     IOptions<ValidationLimits> limits,
@@ -81,7 +81,7 @@ public sealed class ScoringPipeline(
                 continue;
             }
             for (var j = 0; j < plans.Count; j++)
-                plans[j].Run.Absorb(plans[j], generated.Jobs[j], clock.Elapsed, ids => engine.Tokenizer.Decode([.. ids], skipSpecialTokens: true));
+                plans[j].Run.Absorb(plans[j], generated.Jobs[j], clock.Elapsed, engine.Decode);
             metrics.RoundGenerated(generated.Stats.GeneratedTokens, clock.Elapsed);
             WorkerLog.RoundDone(logger, round, plans.Count, generated.Stats.Rows, generated.Stats.GeneratedTokens, clock.Elapsed.TotalMilliseconds);
         }
@@ -112,7 +112,7 @@ public sealed class ScoringPipeline(
         var rule = StoppingRules.For(r.Stopping ?? w.DefaultStopping, stopping.Value with { KMax = kMax, KMin = kMin });
         var maxNew = r.MaxNewTokens ?? w.DefaultMaxNewTokens;
         var promptTokens = engine.Encode(_prompts.Build(new PromptInput(r.Query, r.Responses, r.Reference), Permutation.Identity(r.Responses.Count))).Length;
-        var context = engine.Config.ContextLength;
+        var context = engine.ContextLength;
         if (promptTokens + maxNew + engine.ContextMargin > context)
         {
             return new ValidationFailure(ContextCode,
@@ -120,7 +120,7 @@ public sealed class ScoringPipeline(
         }
         var temperature = (float)(r.Temperature ?? w.DefaultTemperature);
         var sampling = new SamplingOptions { Temperature = temperature, TopP = (float)w.TopP };
-        return new JobRun(incoming, _prompts, rule, aggregation, sampling, maxNew, engine.Config.StopStrings);
+        return new JobRun(incoming, _prompts, rule, aggregation, sampling, maxNew, engine.StopStrings);
     }
 
     private static string? NulField(ScoreRequest r)

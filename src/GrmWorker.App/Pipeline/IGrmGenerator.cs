@@ -1,0 +1,31 @@
+using GrmWorker.Inference.Generation;
+using GrmWorker.Scoring.Prompting;
+
+namespace GrmWorker.App.Pipeline;
+
+/// <summary>
+/// What the scoring pipeline needs from a GRM: its prompt format and tokenizer, and one batched generation per
+/// round. <see cref="GrmEngine"/> runs the model; <see cref="ReplayGenerator"/> returns stored sample texts.
+/// </summary>
+public interface IGrmGenerator
+{
+    string ModelId { get; }
+
+    ChatFormat Chat { get; }
+
+    /// <summary>Prompt plus generated tokens must fit in this, less <see cref="ContextMargin"/>.</summary>
+    int ContextLength { get; }
+
+    int ContextMargin { get; }
+
+    IReadOnlyList<string> StopStrings { get; }
+
+    /// <summary>Prompt token ids as the model sees them.</summary>
+    int[] Encode(string prompt);
+
+    /// <summary>Text of generated token ids, special tokens skipped.</summary>
+    string Decode(IReadOnlyList<int> ids);
+
+    /// <summary>One batched generation over every job of a round; a round past <paramref name="timeout"/> throws <see cref="TimeoutException"/>.</summary>
+    Task<GenerationResult> GenerateAsync(IReadOnlyList<GenerationJob> jobs, TimeSpan timeout, CancellationToken cancellationToken);
+}
