@@ -8,6 +8,7 @@ namespace GrmWorker.Storage;
 public sealed class JobReader(NpgsqlDataSource dataSource)
 {
     internal const string StoredResultSql = "SELECT id, request_id, route, status, result::text FROM scoring_jobs WHERE request_id = $1";
+    internal const string StoredResultsSql = "SELECT id, request_id, route, status, result::text FROM scoring_jobs WHERE request_id = ANY($1)";
 
     private readonly DbContextOptions<GrmDbContext> _contextOptions = GrmDbContext.CreateOptions(dataSource);
 
@@ -21,6 +22,28 @@ public sealed class JobReader(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand(StoredResultSql);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = requestId });
         return await ReadStoredResultAsync(command, cancellationToken);
+    }
+
+    /// <summary>The stored results of those of <paramref name="requestIds"/> that are stored, by requestId; one query.</summary>
+    public async Task<IReadOnlyDictionary<string, StoredResult>> GetStoredResultsAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(requestIds);
+        if (requestIds.Count == 0) return new Dictionary<string, StoredResult>(StringComparer.Ordinal);
+        await using var command = dataSource.CreateCommand(StoredResultsSql);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. requestIds] });
+        return await ReadStoredResultsAsync(command, cancellationToken);
+    }
+
+    internal static async Task<IReadOnlyDictionary<string, StoredResult>> ReadStoredResultsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var results = new Dictionary<string, StoredResult>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var result = new StoredResult(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4));
+            results[result.RequestId] = result;
+        }
+        return results;
     }
 
     internal static async Task<StoredResult?> ReadStoredResultAsync(NpgsqlCommand command, CancellationToken cancellationToken)

@@ -6,10 +6,10 @@ using NpgsqlTypes;
 namespace GrmWorker.Storage;
 
 /// <summary>
-/// Writes one finished job (job row, responses, samples, principles, critiques, scores, rewards) in ONE
-/// transaction, the child rows with binary COPY. The job row goes first with ON CONFLICT DO NOTHING on
-/// request_id: if the requestId is already stored (a redelivery, a re-sent request, a concurrent writer)
-/// nothing is written and the stored result comes back. Cancelled or failed writes roll back whole.
+/// Writes finished jobs (job row, responses, samples, principles, critiques, scores, rewards): a batch in ONE
+/// transaction, the job rows with one INSERT, the child rows with one binary COPY per table. Job rows go in with
+/// ON CONFLICT DO NOTHING on request_id: a requestId already stored (a redelivery, a re-sent request, a concurrent
+/// writer) writes nothing and its stored result comes back. Cancelled or failed writes roll back whole.
 /// </summary>
 public sealed class JobWriter(NpgsqlDataSource dataSource, ILogger<JobWriter>? logger = null)
 {
@@ -21,41 +21,81 @@ public sealed class JobWriter(NpgsqlDataSource dataSource, ILogger<JobWriter>? l
     public async Task<JobWriteResult> WriteAsync(JobRecord job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        JobRecordChecks.ThrowIfUnstorable(job);
+        return (await WriteBatchAsync([job], cancellationToken))[0];
+    }
+
+    /// <summary>
+    /// Writes <paramref name="jobs"/> in one transaction and returns one result per job, in order. A requestId that
+    /// is stored already, or comes earlier in the same batch, writes nothing: Created false, the stored job's id and result.
+    /// </summary>
+    public async Task<IReadOnlyList<JobWriteResult>> WriteBatchAsync(IReadOnlyList<JobRecord> jobs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(jobs);
+        foreach (var job in jobs)
+        {
+            ArgumentNullException.ThrowIfNull(job);
+            JobRecordChecks.ThrowIfUnstorable(job);
+        }
         cancellationToken.ThrowIfCancellationRequested();
+        if (jobs.Count == 0) return [];
+
+        // First occurrence of each requestId, in ordinal order: concurrent batches then lock keys in one order.
+        var unique = jobs.DistinctBy(j => j.RequestId, StringComparer.Ordinal)
+            .OrderBy(j => j.RequestId, StringComparer.Ordinal)
+            .ToList();
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
 
-        var jobId = await InsertJobAsync(connection, tx, job, cancellationToken);
-        if (jobId is null)
+        var createdIds = await InsertJobsAsync(connection, tx, unique, cancellationToken);
+        var results = new Dictionary<string, JobWriteResult>(StringComparer.Ordinal);
+        var created = new List<(long Id, JobRecord Job)>(createdIds.Count);
+        foreach (var job in unique)
         {
-            var stored = await ReadStoredAsync(connection, tx, job.RequestId, cancellationToken)
-                ?? throw new InvalidOperationException($"request '{job.RequestId}' conflicted but is not stored");
-            await tx.CommitAsync(cancellationToken);
-            StorageLog.JobAlreadyStored(_logger, job.RequestId, stored.JobId);
-            return new JobWriteResult(stored.JobId, false, stored.ResultJson);
+            if (createdIds.TryGetValue(job.RequestId, out var id))
+            {
+                created.Add((id, job));
+                results[job.RequestId] = new JobWriteResult(id, true, job.ResultJson);
+            }
         }
-        var id = jobId.Value;
+        var conflicted = unique.Where(j => !createdIds.ContainsKey(j.RequestId)).Select(j => j.RequestId).ToList();
+        if (conflicted.Count > 0)
+        {
+            var stored = await ReadStoredAsync(connection, tx, conflicted, cancellationToken);
+            foreach (var requestId in conflicted)
+            {
+                var s = stored.GetValueOrDefault(requestId)
+                    ?? throw new InvalidOperationException($"request '{requestId}' conflicted but is not stored");
+                StorageLog.JobAlreadyStored(_logger, requestId, s.JobId);
+                results[requestId] = new JobWriteResult(s.JobId, false, s.ResultJson);
+            }
+        }
         await AfterAsync("scoring_jobs", cancellationToken);
 
-        var rows = 1;
-        rows += await CopyResponsesAsync(connection, id, job.Responses, cancellationToken);
-        await AfterAsync("job_responses", cancellationToken);
-        rows += await CopySamplesAsync(connection, id, job.Samples, cancellationToken);
-        await AfterAsync("grm_samples", cancellationToken);
-        rows += await CopyPrinciplesAsync(connection, id, job.Samples, cancellationToken);
-        await AfterAsync("principles", cancellationToken);
-        rows += await CopyCritiquesAsync(connection, id, job.Samples, cancellationToken);
-        await AfterAsync("critiques", cancellationToken);
-        rows += await CopyScoresAsync(connection, id, job.Samples, cancellationToken);
-        await AfterAsync("scores", cancellationToken);
-        rows += await CopyRewardsAsync(connection, id, job.Rewards, cancellationToken);
-        await AfterAsync("rewards", cancellationToken);
+        var rows = new int[created.Count];
+        if (created.Count > 0)
+        {
+            await CopyResponsesAsync(connection, created, rows, cancellationToken);
+            await AfterAsync("job_responses", cancellationToken);
+            await CopySamplesAsync(connection, created, rows, cancellationToken);
+            await AfterAsync("grm_samples", cancellationToken);
+            await CopyPrinciplesAsync(connection, created, rows, cancellationToken);
+            await AfterAsync("principles", cancellationToken);
+            await CopyCritiquesAsync(connection, created, rows, cancellationToken);
+            await AfterAsync("critiques", cancellationToken);
+            await CopyScoresAsync(connection, created, rows, cancellationToken);
+            await AfterAsync("scores", cancellationToken);
+            await CopyRewardsAsync(connection, [.. created.Select(c => (c.Id, c.Job.Rewards))], rows, cancellationToken);
+            await AfterAsync("rewards", cancellationToken);
+        }
 
         await tx.CommitAsync(cancellationToken);
-        StorageLog.JobWritten(_logger, job.RequestId, id, rows);
-        return new JobWriteResult(id, true, job.ResultJson);
+        for (var i = 0; i < created.Count; i++)
+            StorageLog.JobWritten(_logger, created[i].Job.RequestId, created[i].Id, rows[i] + 1);
+
+        // A later copy of a requestId in this batch gets the first one's result, as a duplicate.
+        var first = new HashSet<string>(StringComparer.Ordinal);
+        return [.. jobs.Select(j => first.Add(j.RequestId) ? results[j.RequestId] : results[j.RequestId] with { Created = false })];
     }
 
     /// <summary>
@@ -82,7 +122,7 @@ public sealed class JobWriter(NpgsqlDataSource dataSource, ILogger<JobWriter>? l
             exists.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = rewards.Select(r => r.Strategy).Distinct().ToArray() });
             if (await exists.ExecuteScalarAsync(cancellationToken) is true) return false;
         }
-        await CopyRewardsAsync(connection, jobId, rewards, cancellationToken);
+        await CopyRewardsAsync(connection, [(jobId, rewards)], new int[1], cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return true;
     }
@@ -93,174 +133,207 @@ public sealed class JobWriter(NpgsqlDataSource dataSource, ILogger<JobWriter>? l
         return AfterTable?.Invoke(table, cancellationToken) ?? Task.CompletedTask;
     }
 
-    private static async Task<long?> InsertJobAsync(NpgsqlConnection connection, NpgsqlTransaction tx, JobRecord job, CancellationToken cancellationToken)
+    /// <summary>Inserts the job rows, skipping stored requestIds; returns the new id of each requestId inserted.</summary>
+    private static async Task<Dictionary<string, long>> InsertJobsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, List<JobRecord> jobs, CancellationToken cancellationToken)
     {
         const string sql = """
             INSERT INTO scoring_jobs (request_id, route, status, error_code, error_message, request, result, model_id,
                 prompt_version, aggregation, samples_used, samples_valid, stopped_early, latency_ms, prompt_tokens,
                 generated_tokens, received_at, completed_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+            SELECT request_id, route, status, error_code, error_message, request::jsonb, result::jsonb, model_id,
+                prompt_version, aggregation, samples_used, samples_valid, stopped_early, latency_ms, prompt_tokens,
+                generated_tokens, received_at, completed_at
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                $9::text[], $10::text[], $11::integer[], $12::integer[], $13::boolean[], $14::double precision[],
+                $15::bigint[], $16::bigint[], $17::timestamptz[], $18::timestamptz[]) WITH ORDINALITY
+                AS t(request_id, route, status, error_code, error_message, request, result, model_id, prompt_version,
+                aggregation, samples_used, samples_valid, stopped_early, latency_ms, prompt_tokens, generated_tokens,
+                received_at, completed_at, ordinal)
+            ORDER BY ordinal
             ON CONFLICT (request_id) DO NOTHING
-            RETURNING id
+            RETURNING id, request_id
             """;
         await using var command = new NpgsqlCommand(sql, connection, tx);
         var p = command.Parameters;
-        p.Add(Text(job.RequestId));
-        p.Add(Text(job.Route));
-        p.Add(Text(job.Status));
-        p.Add(Text(job.ErrorCode));
-        p.Add(Text(job.ErrorMessage));
-        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = (object?)job.RequestJson ?? DBNull.Value });
-        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = job.ResultJson });
-        p.Add(Text(job.ModelId));
-        p.Add(Text(job.PromptVersion));
-        p.Add(Text(job.Aggregation));
-        p.Add(new NpgsqlParameter<int> { TypedValue = job.SamplesUsed });
-        p.Add(new NpgsqlParameter<int> { TypedValue = job.SamplesValid });
-        p.Add(new NpgsqlParameter<bool> { TypedValue = job.StoppedEarly });
-        p.Add(new NpgsqlParameter<double> { TypedValue = job.LatencyMs });
-        p.Add(new NpgsqlParameter<long> { TypedValue = job.PromptTokens });
-        p.Add(new NpgsqlParameter<long> { TypedValue = job.GeneratedTokens });
-        p.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = job.ReceivedAt.ToUniversalTime() });
-        p.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = job.CompletedAt.ToUniversalTime() });
-        return await command.ExecuteScalarAsync(cancellationToken) is long id ? id : null;
+        p.Add(Texts(jobs, j => j.RequestId));
+        p.Add(Texts(jobs, j => j.Route));
+        p.Add(Texts(jobs, j => j.Status));
+        p.Add(Texts(jobs, j => j.ErrorCode));
+        p.Add(Texts(jobs, j => j.ErrorMessage));
+        p.Add(Texts(jobs, j => j.RequestJson));
+        p.Add(Texts(jobs, j => j.ResultJson));
+        p.Add(Texts(jobs, j => j.ModelId));
+        p.Add(Texts(jobs, j => j.PromptVersion));
+        p.Add(Texts(jobs, j => j.Aggregation));
+        p.Add(new NpgsqlParameter<int[]> { TypedValue = [.. jobs.Select(j => j.SamplesUsed)] });
+        p.Add(new NpgsqlParameter<int[]> { TypedValue = [.. jobs.Select(j => j.SamplesValid)] });
+        p.Add(new NpgsqlParameter<bool[]> { TypedValue = [.. jobs.Select(j => j.StoppedEarly)] });
+        p.Add(new NpgsqlParameter<double[]> { TypedValue = [.. jobs.Select(j => j.LatencyMs)] });
+        p.Add(new NpgsqlParameter<long[]> { TypedValue = [.. jobs.Select(j => j.PromptTokens)] });
+        p.Add(new NpgsqlParameter<long[]> { TypedValue = [.. jobs.Select(j => j.GeneratedTokens)] });
+        p.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. jobs.Select(j => j.ReceivedAt.ToUniversalTime())] });
+        p.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. jobs.Select(j => j.CompletedAt.ToUniversalTime())] });
+
+        var ids = new Dictionary<string, long>(jobs.Count, StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) ids[reader.GetString(1)] = reader.GetInt64(0);
+        return ids;
     }
 
-    private static NpgsqlParameter Text(string? value) =>
-        new() { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)value ?? DBNull.Value };
+    private static NpgsqlParameter Texts(List<JobRecord> jobs, Func<JobRecord, string?> value) =>
+        new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = jobs.Select(value).ToArray() };
 
-    private static async Task<StoredResult?> ReadStoredAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string requestId, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyDictionary<string, StoredResult>> ReadStoredAsync(NpgsqlConnection connection, NpgsqlTransaction tx, IReadOnlyList<string> requestIds, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(JobReader.StoredResultSql, connection, tx);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = requestId });
-        return await JobReader.ReadStoredResultAsync(command, cancellationToken);
+        await using var command = new NpgsqlCommand(JobReader.StoredResultsSql, connection, tx);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. requestIds] });
+        return await JobReader.ReadStoredResultsAsync(command, cancellationToken);
     }
 
-    private static async Task<int> CopyResponsesAsync(NpgsqlConnection connection, long jobId, IReadOnlyList<string> responses, CancellationToken cancellationToken)
+    private static async Task CopyResponsesAsync(NpgsqlConnection connection, List<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken)
     {
-        if (responses.Count == 0) return 0;
+        if (!jobs.Any(j => j.Job.Responses.Count > 0)) return;
         await using var copy = await connection.BeginBinaryImportAsync(
             "COPY job_responses (job_id, response_index, text) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        for (var i = 0; i < responses.Count; i++)
+        for (var k = 0; k < jobs.Count; k++)
         {
-            await copy.StartRowAsync(cancellationToken);
-            await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
-            await copy.WriteAsync(i, NpgsqlDbType.Integer, cancellationToken);
-            await copy.WriteAsync(responses[i], NpgsqlDbType.Text, cancellationToken);
+            var (jobId, job) = jobs[k];
+            var responses = job.Responses;
+            for (var i = 0; i < responses.Count; i++)
+            {
+                await copy.StartRowAsync(cancellationToken);
+                await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
+                await copy.WriteAsync(i, NpgsqlDbType.Integer, cancellationToken);
+                await copy.WriteAsync(responses[i], NpgsqlDbType.Text, cancellationToken);
+            }
+            rows[k] += responses.Count;
         }
         await copy.CompleteAsync(cancellationToken);
-        return responses.Count;
     }
 
-    private static async Task<int> CopySamplesAsync(NpgsqlConnection connection, long jobId, IReadOnlyList<SampleRecord> samples, CancellationToken cancellationToken)
+    private static async Task CopySamplesAsync(NpgsqlConnection connection, List<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken)
     {
-        if (samples.Count == 0) return 0;
+        if (!jobs.Any(j => j.Job.Samples.Count > 0)) return;
         await using var copy = await connection.BeginBinaryImportAsync(
             "COPY grm_samples (job_id, sample_index, seed, permutation, raw_text, parse_status, parse_reason, meta_score, " +
             "prompt_tokens, generated_tokens, latency_ms, prompt_version) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        foreach (var s in samples)
+        for (var k = 0; k < jobs.Count; k++)
         {
-            await copy.StartRowAsync(cancellationToken);
-            await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
-            await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, cancellationToken);
-            await copy.WriteAsync(s.Seed, NpgsqlDbType.Bigint, cancellationToken);
-            await copy.WriteAsync(s.Permutation as int[] ?? [.. s.Permutation], NpgsqlDbType.Array | NpgsqlDbType.Integer, cancellationToken);
-            await copy.WriteAsync(s.RawText, NpgsqlDbType.Text, cancellationToken);
-            await copy.WriteAsync(s.ParseStatus, NpgsqlDbType.Text, cancellationToken);
-            await WriteTextAsync(copy, s.ParseReason, cancellationToken);
-            await WriteAsync(copy, s.MetaScore, NpgsqlDbType.Double, cancellationToken);
-            await copy.WriteAsync(s.PromptTokens, NpgsqlDbType.Integer, cancellationToken);
-            await copy.WriteAsync(s.GeneratedTokens, NpgsqlDbType.Integer, cancellationToken);
-            await copy.WriteAsync(s.LatencyMs, NpgsqlDbType.Double, cancellationToken);
-            await copy.WriteAsync(s.PromptVersion, NpgsqlDbType.Text, cancellationToken);
+            var (jobId, job) = jobs[k];
+            foreach (var s in job.Samples)
+            {
+                await copy.StartRowAsync(cancellationToken);
+                await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
+                await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, cancellationToken);
+                await copy.WriteAsync(s.Seed, NpgsqlDbType.Bigint, cancellationToken);
+                await copy.WriteAsync(s.Permutation as int[] ?? [.. s.Permutation], NpgsqlDbType.Array | NpgsqlDbType.Integer, cancellationToken);
+                await copy.WriteAsync(s.RawText, NpgsqlDbType.Text, cancellationToken);
+                await copy.WriteAsync(s.ParseStatus, NpgsqlDbType.Text, cancellationToken);
+                await WriteTextAsync(copy, s.ParseReason, cancellationToken);
+                await WriteAsync(copy, s.MetaScore, NpgsqlDbType.Double, cancellationToken);
+                await copy.WriteAsync(s.PromptTokens, NpgsqlDbType.Integer, cancellationToken);
+                await copy.WriteAsync(s.GeneratedTokens, NpgsqlDbType.Integer, cancellationToken);
+                await copy.WriteAsync(s.LatencyMs, NpgsqlDbType.Double, cancellationToken);
+                await copy.WriteAsync(s.PromptVersion, NpgsqlDbType.Text, cancellationToken);
+            }
+            rows[k] += job.Samples.Count;
         }
         await copy.CompleteAsync(cancellationToken);
-        return samples.Count;
     }
 
-    private static async Task<int> CopyPrinciplesAsync(NpgsqlConnection connection, long jobId, IReadOnlyList<SampleRecord> samples, CancellationToken cancellationToken)
+    private static async Task CopyPrinciplesAsync(NpgsqlConnection connection, List<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken)
     {
-        if (!samples.Any(s => s.Principles.Count > 0)) return 0;
-        var rows = 0;
+        if (!jobs.Any(j => j.Job.Samples.Any(s => s.Principles.Count > 0))) return;
         await using var copy = await connection.BeginBinaryImportAsync(
             "COPY principles (job_id, sample_index, ordinal, text, weight) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        foreach (var s in samples)
+        for (var k = 0; k < jobs.Count; k++)
         {
-            foreach (var p in s.Principles)
+            var (jobId, job) = jobs[k];
+            foreach (var s in job.Samples)
             {
-                await copy.StartRowAsync(cancellationToken);
-                await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
-                await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(p.Ordinal, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(p.Text, NpgsqlDbType.Text, cancellationToken);
-                await WriteAsync(copy, p.Weight, NpgsqlDbType.Double, cancellationToken);
-                rows++;
+                foreach (var p in s.Principles)
+                {
+                    await copy.StartRowAsync(cancellationToken);
+                    await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
+                    await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, cancellationToken);
+                    await copy.WriteAsync(p.Ordinal, NpgsqlDbType.Integer, cancellationToken);
+                    await copy.WriteAsync(p.Text, NpgsqlDbType.Text, cancellationToken);
+                    await WriteAsync(copy, p.Weight, NpgsqlDbType.Double, cancellationToken);
+                }
+                rows[k] += s.Principles.Count;
             }
         }
         await copy.CompleteAsync(cancellationToken);
-        return rows;
     }
 
-    private static async Task<int> CopyCritiquesAsync(NpgsqlConnection connection, long jobId, IReadOnlyList<SampleRecord> samples, CancellationToken cancellationToken)
+    private static async Task CopyCritiquesAsync(NpgsqlConnection connection, List<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken)
     {
-        if (!samples.Any(s => s.Critiques.Count > 0)) return 0;
-        var rows = 0;
+        if (!jobs.Any(j => j.Job.Samples.Any(s => s.Critiques.Count > 0))) return;
         await using var copy = await connection.BeginBinaryImportAsync(
             "COPY critiques (job_id, sample_index, response_index, text) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        foreach (var s in samples)
+        for (var k = 0; k < jobs.Count; k++)
         {
-            foreach (var c in s.Critiques)
+            var (jobId, job) = jobs[k];
+            foreach (var s in job.Samples)
             {
-                await copy.StartRowAsync(cancellationToken);
-                await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
-                await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(c.ResponseIndex, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(c.Text, NpgsqlDbType.Text, cancellationToken);
-                rows++;
+                foreach (var c in s.Critiques)
+                {
+                    await copy.StartRowAsync(cancellationToken);
+                    await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
+                    await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, cancellationToken);
+                    await copy.WriteAsync(c.ResponseIndex, NpgsqlDbType.Integer, cancellationToken);
+                    await copy.WriteAsync(c.Text, NpgsqlDbType.Text, cancellationToken);
+                }
+                rows[k] += s.Critiques.Count;
             }
         }
         await copy.CompleteAsync(cancellationToken);
-        return rows;
     }
 
-    private static async Task<int> CopyScoresAsync(NpgsqlConnection connection, long jobId, IReadOnlyList<SampleRecord> samples, CancellationToken cancellationToken)
+    private static async Task CopyScoresAsync(NpgsqlConnection connection, List<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken)
     {
-        if (!samples.Any(s => s.Scores.Count > 0)) return 0;
-        var rows = 0;
+        if (!jobs.Any(j => j.Job.Samples.Any(s => s.Scores.Count > 0))) return;
         await using var copy = await connection.BeginBinaryImportAsync(
             "COPY scores (job_id, sample_index, response_index, score) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        foreach (var s in samples)
+        for (var k = 0; k < jobs.Count; k++)
         {
-            foreach (var sc in s.Scores)
+            var (jobId, job) = jobs[k];
+            foreach (var s in job.Samples)
             {
-                await copy.StartRowAsync(cancellationToken);
-                await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
-                await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(sc.ResponseIndex, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(checked((short)sc.Score), NpgsqlDbType.Smallint, cancellationToken);
-                rows++;
+                foreach (var sc in s.Scores)
+                {
+                    await copy.StartRowAsync(cancellationToken);
+                    await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
+                    await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, cancellationToken);
+                    await copy.WriteAsync(sc.ResponseIndex, NpgsqlDbType.Integer, cancellationToken);
+                    await copy.WriteAsync(checked((short)sc.Score), NpgsqlDbType.Smallint, cancellationToken);
+                }
+                rows[k] += s.Scores.Count;
             }
         }
         await copy.CompleteAsync(cancellationToken);
-        return rows;
     }
 
-    private static async Task<int> CopyRewardsAsync(NpgsqlConnection connection, long jobId, IReadOnlyList<RewardRecord> rewards, CancellationToken cancellationToken)
+    private static async Task CopyRewardsAsync(NpgsqlConnection connection, List<(long Id, IReadOnlyList<RewardRecord> Rewards)> jobs, int[] rows, CancellationToken cancellationToken)
     {
-        if (rewards.Count == 0) return 0;
+        if (!jobs.Any(j => j.Rewards.Count > 0)) return;
         await using var copy = await connection.BeginBinaryImportAsync(
             "COPY rewards (job_id, strategy, response_index, value, vote_sum) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        foreach (var r in rewards)
+        for (var k = 0; k < jobs.Count; k++)
         {
-            await copy.StartRowAsync(cancellationToken);
-            await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
-            await copy.WriteAsync(r.Strategy, NpgsqlDbType.Text, cancellationToken);
-            await copy.WriteAsync(r.ResponseIndex, NpgsqlDbType.Integer, cancellationToken);
-            await copy.WriteAsync(r.Value, NpgsqlDbType.Double, cancellationToken);
-            await WriteAsync(copy, r.VoteSum, NpgsqlDbType.Double, cancellationToken);
+            var (jobId, rewards) = jobs[k];
+            foreach (var r in rewards)
+            {
+                await copy.StartRowAsync(cancellationToken);
+                await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
+                await copy.WriteAsync(r.Strategy, NpgsqlDbType.Text, cancellationToken);
+                await copy.WriteAsync(r.ResponseIndex, NpgsqlDbType.Integer, cancellationToken);
+                await copy.WriteAsync(r.Value, NpgsqlDbType.Double, cancellationToken);
+                await WriteAsync(copy, r.VoteSum, NpgsqlDbType.Double, cancellationToken);
+            }
+            rows[k] += rewards.Count;
         }
         await copy.CompleteAsync(cancellationToken);
-        return rewards.Count;
     }
 
     private static Task WriteAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken cancellationToken)

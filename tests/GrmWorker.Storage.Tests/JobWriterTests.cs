@@ -202,6 +202,131 @@ public sealed class JobWriterTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task A_batch_is_written_whole_with_every_row_of_every_job()
+    {
+        var db = await fixture.SharedMigratedDatabaseAsync();
+        JobRecord[] jobs =
+        [
+            TestJobs.Scored(TestJobs.NewRequestId(), responses: 3, samples: 4),
+            TestJobs.Rejected(TestJobs.NewRequestId()),
+            TestJobs.Scored(TestJobs.NewRequestId(), responses: 2, samples: 6),
+        ];
+
+        var written = await new JobWriter(db.DataSource).WriteBatchAsync(jobs, CancellationToken.None);
+
+        Assert.Equal(jobs.Length, written.Count);
+        Assert.All(written, w => Assert.True(w.Created));
+        Assert.Equal(jobs.Length, written.Select(w => w.JobId).Distinct().Count());
+        var reader = new JobReader(db.DataSource);
+        for (var i = 0; i < jobs.Length; i++)
+        {
+            var stored = await reader.GetJobAsync(jobs[i].RequestId, CancellationToken.None);
+            Assert.Equal(written[i].JobId, stored!.JobId);
+            AssertSameJob(jobs[i], stored.Job);
+            AssertJsonEqual(jobs[i].ResultJson, written[i].ResultJson);
+        }
+    }
+
+    [Fact]
+    public async Task A_batch_writes_a_request_id_once_when_it_is_stored_or_repeated_in_the_batch()
+    {
+        var db = await fixture.SharedMigratedDatabaseAsync();
+        var writer = new JobWriter(db.DataSource);
+        var storedId = TestJobs.NewRequestId();
+        var before = await writer.WriteAsync(TestJobs.Scored(storedId), CancellationToken.None);
+        var countsBefore = await CountsAsync(db, before.JobId);
+        var repeatedId = TestJobs.NewRequestId();
+        var newId = TestJobs.NewRequestId();
+        var other = """{"status": "scored", "rewards": [1, 2]}""";
+        JobRecord[] batch =
+        [
+            TestJobs.Scored(repeatedId),
+            TestJobs.Scored(storedId, responses: 2, samples: 6) with { ResultJson = other },
+            TestJobs.Scored(newId, samples: 2),
+            TestJobs.Scored(repeatedId, responses: 2, samples: 1) with { ResultJson = other },
+        ];
+
+        var written = await writer.WriteBatchAsync(batch, CancellationToken.None);
+
+        Assert.Equal([true, false, true, false], written.Select(w => w.Created));
+        Assert.Equal(before.JobId, written[1].JobId);
+        AssertJsonEqual(TestJobs.Scored(storedId).ResultJson, written[1].ResultJson);
+        Assert.Equal(written[0].JobId, written[3].JobId);
+        AssertJsonEqual(TestJobs.Scored(repeatedId).ResultJson, written[3].ResultJson);
+        Assert.Equal(countsBefore, await CountsAsync(db, before.JobId));
+        Assert.Equal(1, await db.ScalarAsync<long>("SELECT count(*) FROM scoring_jobs WHERE request_id = $1", repeatedId));
+        var repeated = await new JobReader(db.DataSource).GetJobAsync(repeatedId, CancellationToken.None);
+        AssertSameJob(batch[0], repeated!.Job);
+        var results = await new JobReader(db.DataSource).GetStoredResultsAsync([storedId, repeatedId, newId, TestJobs.NewRequestId()], CancellationToken.None);
+        Assert.Equal(3, results.Count);
+        Assert.Equal(before.JobId, results[storedId].JobId);
+        Assert.Equal(written[2].JobId, results[newId].JobId);
+    }
+
+    [Fact]
+    public async Task Concurrent_batches_sharing_request_ids_store_each_once()
+    {
+        var db = await fixture.SharedMigratedDatabaseAsync();
+        var ids = Enumerable.Range(0, 8).Select(i => TestJobs.NewRequestId($"c{i}")).ToArray();
+        var writer = new JobWriter(db.DataSource);
+
+        var orders = Enumerable.Range(0, 4).Select(k => k % 2 == 0 ? ids : [.. ids.Reverse()]).ToArray();
+
+        var results = await Task.WhenAll(orders.Select(order =>
+            Task.Run(() => writer.WriteBatchAsync([.. order.Select(id => TestJobs.Scored(id, samples: 1))], CancellationToken.None))));
+
+        var byId = orders.Zip(results).SelectMany(x => x.First.Zip(x.Second)).ToLookup(x => x.First, x => x.Second);
+        foreach (var id in ids)
+        {
+            Assert.Single(byId[id], w => w.Created);
+            Assert.Single(byId[id].Select(w => w.JobId).Distinct());
+            Assert.Equal(1, await db.ScalarAsync<long>("SELECT count(*) FROM scoring_jobs WHERE request_id = $1", id));
+        }
+    }
+
+    [Theory]
+    [InlineData("scoring_jobs")]
+    [InlineData("grm_samples")]
+    [InlineData("rewards")]
+    public async Task A_batch_cancelled_midway_leaves_nothing_written(string cancelAfter)
+    {
+        var db = await fixture.SharedMigratedDatabaseAsync();
+        JobRecord[] jobs = [TestJobs.Scored(TestJobs.NewRequestId()), TestJobs.Scored(TestJobs.NewRequestId()), TestJobs.Rejected(TestJobs.NewRequestId())];
+        var totalsBefore = await TotalsAsync(db);
+        using var cts = new CancellationTokenSource();
+        var writer = new JobWriter(db.DataSource)
+        {
+            AfterTable = (table, _) =>
+            {
+                if (table == cancelAfter) cts.Cancel();
+                return Task.CompletedTask;
+            },
+        };
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => writer.WriteBatchAsync(jobs, cts.Token));
+
+        Assert.Equal(totalsBefore, await TotalsAsync(db));
+        Assert.Empty(await new JobReader(db.DataSource).GetStoredResultsAsync([.. jobs.Select(j => j.RequestId)], CancellationToken.None));
+        var retry = await new JobWriter(db.DataSource).WriteBatchAsync(jobs, CancellationToken.None);
+        Assert.All(retry, w => Assert.True(w.Created));
+    }
+
+    [Fact]
+    public async Task A_batch_with_one_row_the_schema_refuses_writes_no_job_of_the_batch()
+    {
+        var db = await fixture.SharedMigratedDatabaseAsync();
+        var bad = TestJobs.Scored(TestJobs.NewRequestId());
+        bad = bad with { Samples = [.. bad.Samples.Select((s, i) => i == 1 ? s with { Scores = [new ScoreRecord(0, 11)] } : s)] };
+        JobRecord[] jobs = [TestJobs.Scored(TestJobs.NewRequestId()), bad];
+        var totalsBefore = await TotalsAsync(db);
+
+        var error = await Assert.ThrowsAsync<PostgresException>(() => new JobWriter(db.DataSource).WriteBatchAsync(jobs, CancellationToken.None));
+
+        Assert.Equal(PostgresErrorCodes.CheckViolation, error.SqlState);
+        Assert.Equal(totalsBefore, await TotalsAsync(db));
+    }
+
+    [Fact]
     public async Task Rewards_of_a_new_strategy_are_added_and_old_ones_kept()
     {
         var db = await fixture.SharedMigratedDatabaseAsync();

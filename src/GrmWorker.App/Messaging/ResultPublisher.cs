@@ -10,7 +10,7 @@ namespace GrmWorker.App.Messaging;
 /// Publishes result JSON to the topic exchange (default <c>grm.rewards</c>) with the request's route as routing key,
 /// persistent, and waits for the broker's publisher confirm. Plain RabbitMQ.Client rather than MassTransit's send:
 /// no envelope and no exchange named after a .NET type; a duplicate's stored result goes out as stored (same
-/// content; jsonb may reorder its keys). One channel, used by one publish at a time.
+/// content; jsonb may reorder its keys). One channel, used by one batch of publishes at a time.
 /// </summary>
 public sealed class ResultPublisher(IOptions<RabbitMqOptions> options, ILogger<ResultPublisher> logger) : IAsyncDisposable
 {
@@ -21,43 +21,86 @@ public sealed class ResultPublisher(IOptions<RabbitMqOptions> options, ILogger<R
 
     public string Exchange => _options.ResultExchange;
 
-    public async Task PublishAsync(string requestId, string routingKey, string resultJson, CancellationToken cancellationToken)
+    public Task PublishAsync(string requestId, string routingKey, string resultJson, CancellationToken cancellationToken) =>
+        PublishAllAsync([new OutgoingResult(requestId, routingKey, resultJson)], cancellationToken);
+
+    /// <summary>
+    /// Publishes every result in <paramref name="pending"/> on the one channel without waiting between them (the
+    /// client pipelines them; each publish completes when its confirm arrives) and removes each as the broker
+    /// confirms it. On a failure the unconfirmed ones stay in <paramref name="pending"/> and the first error is
+    /// thrown, so a retry publishes only those.
+    /// </summary>
+    public async Task PublishAllAsync(IList<OutgoingResult> pending, CancellationToken cancellationToken)
     {
-        var body = Encoding.UTF8.GetBytes(resultJson);
-        var properties = new BasicProperties
-        {
-            ContentType = "application/json",
-            ContentEncoding = "utf-8",
-            DeliveryMode = DeliveryModes.Persistent,
-            MessageId = requestId.Length <= 255 ? requestId : null,
-            Type = "grm.score-result",
-        };
+        ArgumentNullException.ThrowIfNull(pending);
+        if (pending.Count == 0) return;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.PublishTimeout);
         await _gate.WaitAsync(timeout.Token);
+        var confirmed = new bool[pending.Count];
+        var publishes = new List<Task>(pending.Count);
+        Exception? failure = null;
         try
         {
-            var channel = await ChannelAsync(timeout.Token);
-            // With confirmation tracking on, this returns once the broker confirmed (and throws on a nack).
-            await channel.BasicPublishAsync(_options.ResultExchange, routingKey, mandatory: false, properties, body, timeout.Token);
-        }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            await ResetAsync();
-            throw new TimeoutException($"no publisher confirm from the broker within {_options.PublishTimeout}", ex);
-        }
-        catch
-        {
-            // A channel in an unknown state is not reused.
-            await ResetAsync();
-            throw;
+            try
+            {
+                var channel = await ChannelAsync(timeout.Token);
+                foreach (var result in pending)
+                {
+                    // With confirmation tracking on, each publish completes once the broker confirmed it (throws on a nack).
+                    publishes.Add(channel.BasicPublishAsync(_options.ResultExchange, result.RoutingKey, mandatory: false,
+                        Properties(result.RequestId), Encoding.UTF8.GetBytes(result.ResultJson), timeout.Token).AsTask());
+                }
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+            // Every publish started is awaited, also after a failure, so none is left running on the channel.
+            for (var i = 0; i < publishes.Count; i++)
+            {
+                try
+                {
+                    await publishes[i];
+                    confirmed[i] = true;
+                }
+                catch (Exception ex)
+                {
+                    failure ??= ex;
+                }
+            }
         }
         finally
         {
+            if (failure is not null)
+            {
+                // A channel in an unknown state is not reused.
+                await ResetAsync();
+            }
             _gate.Release();
         }
-        WorkerLog.ResultPublished(logger, requestId, _options.ResultExchange, routingKey);
+
+        for (var i = 0; i < confirmed.Length; i++)
+        {
+            if (confirmed[i]) WorkerLog.ResultPublished(logger, pending[i].RequestId, _options.ResultExchange, pending[i].RoutingKey);
+        }
+        for (var i = confirmed.Length - 1; i >= 0; i--)
+        {
+            if (confirmed[i]) pending.RemoveAt(i);
+        }
+        if (failure is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            throw new TimeoutException($"no publisher confirm from the broker within {_options.PublishTimeout}", failure);
+        if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
     }
+
+    private static BasicProperties Properties(string requestId) => new()
+    {
+        ContentType = "application/json",
+        ContentEncoding = "utf-8",
+        DeliveryMode = DeliveryModes.Persistent,
+        MessageId = requestId.Length <= 255 ? requestId : null,
+        Type = "grm.score-result",
+    };
 
     private async Task<IChannel> ChannelAsync(CancellationToken cancellationToken)
     {
@@ -90,6 +133,9 @@ public sealed class ResultPublisher(IOptions<RabbitMqOptions> options, ILogger<R
         _gate.Dispose();
     }
 }
+
+/// <summary>A result to publish: its requestId (message id), routing key and JSON body.</summary>
+public sealed record OutgoingResult(string RequestId, string RoutingKey, string ResultJson);
 
 /// <summary>Connection settings shared by the worker's own RabbitMQ.Client connections.</summary>
 internal static class RabbitMqConnections

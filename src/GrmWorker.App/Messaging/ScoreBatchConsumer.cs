@@ -9,11 +9,11 @@ using Microsoft.Extensions.Logging;
 namespace GrmWorker.App.Messaging;
 
 /// <summary>
-/// Scores a batch of requests from <c>grm.score</c>. For each request: a known requestId publishes its stored
-/// result again (no model run, no rows); otherwise the pipeline scores it, <see cref="JobWriter"/> stores it in one
-/// transaction, and the result is published. All of it happens inside Consume, so the batch is acked only after
-/// every result is committed and confirmed by the broker; a crash before that redelivers, and the redelivery
-/// finds the stored results.
+/// Scores a batch of requests from <c>grm.score</c>. One lookup finds the requestIds already stored: those publish
+/// their stored result again (no model run, no rows). The pipeline scores the rest, <see cref="JobWriter"/> stores
+/// them all in one transaction, and every result is published with the confirms awaited together. All of it happens
+/// inside Consume, so the batch is acked only after every result is committed and confirmed by the broker; a crash
+/// before that redelivers, and the redelivery finds the stored results.
 /// </summary>
 public sealed class ScoreBatchConsumer(
     ScoringPipeline pipeline,
@@ -32,65 +32,69 @@ public sealed class ScoreBatchConsumer(
         WorkerLog.BatchReceived(logger, context.Message.Length);
         metrics.BatchReceived(context.Message.Length);
 
-        var fresh = new List<IncomingRequest>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var repeats = new List<string>();
+        // Each delivery gets one result: the first of a requestId is scored (or its stored result republished), a
+        // repeat within the batch gets that same result again.
+        var deliveries = new List<ConsumeContext<ScoreRequest>>();
+        var unique = new HashSet<string>(StringComparer.Ordinal);
         foreach (var message in context.Message)
         {
-            var request = message.Message;
             // The endpoint's filter sends these to the error queue before batching; never let one reach storage.
-            if (RequestIdRequiredFilter.Problem(request) is { } problem)
+            if (RequestIdRequiredFilter.Problem(message.Message) is { } problem)
             {
                 WorkerLog.Unprocessable(logger, message.MessageId?.ToString(), problem);
                 continue;
             }
-            if (!seen.Add(request.RequestId))
-            {
-                repeats.Add(request.RequestId);
-                continue;
-            }
-            if (await StoredAsync(request.RequestId, cancellationToken) is { } stored)
-            {
-                await RepublishAsync(stored, cancellationToken);
-                continue;
-            }
-            fresh.Add(new IncomingRequest(request, Body(message), received));
+            deliveries.Add(message);
+            unique.Add(message.Message.RequestId);
+        }
+        if (deliveries.Count == 0) return;
+
+        var stored = await resilience.Storage.ExecuteAsync(
+            static (state, t) => new ValueTask<IReadOnlyDictionary<string, StoredResult>>(state.reader.GetStoredResultsAsync(state.unique, t)),
+            (reader, unique), cancellationToken);
+
+        var fresh = new List<IncomingRequest>();
+        var firstFresh = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var message in deliveries)
+        {
+            var requestId = message.Message.RequestId;
+            if (!stored.ContainsKey(requestId) && firstFresh.Add(requestId))
+                fresh.Add(new IncomingRequest(message.Message, Body(message), received));
         }
 
+        var outcomes = new Dictionary<string, (long JobId, string Route, string ResultJson)>(StringComparer.Ordinal);
+        foreach (var (requestId, s) in stored) outcomes[requestId] = (s.JobId, s.Route, s.ResultJson);
         if (fresh.Count > 0)
         {
             var records = await pipeline.RunAsync(fresh, cancellationToken);
-            foreach (var record in records)
+            // Created is false when another delivery stored a requestId first; its stored result is the one published.
+            var written = await resilience.Storage.ExecuteAsync(
+                static (state, t) => new ValueTask<IReadOnlyList<JobWriteResult>>(state.writer.WriteBatchAsync(state.records, t)),
+                (writer, records), cancellationToken);
+            for (var i = 0; i < records.Count; i++)
             {
-                // Created is false when another delivery stored this requestId first; its result is the one published.
-                var written = await resilience.Storage.ExecuteAsync(static (state, t) => new ValueTask<JobWriteResult>(state.writer.WriteAsync(state.record, t)),
-                    (writer, record), cancellationToken);
-                if (!written.Created) WorkerLog.Duplicate(logger, record.RequestId, written.JobId);
-                await PublishAsync(record.RequestId, record.Route, written.ResultJson, cancellationToken);
+                if (!written[i].Created) WorkerLog.Duplicate(logger, records[i].RequestId, written[i].JobId);
+                outcomes[records[i].RequestId] = (written[i].JobId, records[i].Route, written[i].ResultJson);
             }
         }
 
-        foreach (var requestId in repeats)
+        var pending = new List<OutgoingResult>(deliveries.Count);
+        var published = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var message in deliveries)
         {
-            if (await StoredAsync(requestId, cancellationToken) is { } stored)
-                await RepublishAsync(stored, cancellationToken);
+            var requestId = message.Message.RequestId;
+            var (jobId, route, resultJson) = outcomes[requestId];
+            if (!published.Add(requestId) || stored.ContainsKey(requestId))
+            {
+                WorkerLog.Duplicate(logger, requestId, jobId);
+                metrics.DuplicateRepublished();
+            }
+            pending.Add(new OutgoingResult(requestId, JobOutcomes.RoutingKey(route), resultJson));
         }
+        // A retry publishes only the results not confirmed yet.
+        await resilience.Broker.ExecuteAsync(static (state, t) => new ValueTask(state.publisher.PublishAllAsync(state.pending, t)),
+            (publisher, pending), cancellationToken);
     }
-
-    private async Task RepublishAsync(StoredResult stored, CancellationToken cancellationToken)
-    {
-        WorkerLog.Duplicate(logger, stored.RequestId, stored.JobId);
-        metrics.DuplicateRepublished();
-        await PublishAsync(stored.RequestId, stored.Route, stored.ResultJson, cancellationToken);
-    }
-
-    private ValueTask<StoredResult?> StoredAsync(string requestId, CancellationToken cancellationToken) =>
-        resilience.Storage.ExecuteAsync(static (state, t) => new ValueTask<StoredResult?>(state.reader.TryGetStoredResultAsync(state.requestId, t)),
-            (reader, requestId), cancellationToken);
-
-    private ValueTask PublishAsync(string requestId, string route, string resultJson, CancellationToken cancellationToken) =>
-        resilience.Broker.ExecuteAsync(static (state, t) => new ValueTask(state.publisher.PublishAsync(state.requestId, JobOutcomes.RoutingKey(state.route), state.resultJson, t)),
-            (publisher, requestId, route, resultJson), cancellationToken);
 
     private static string? Body(ConsumeContext<ScoreRequest> message)
     {

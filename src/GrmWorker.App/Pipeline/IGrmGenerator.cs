@@ -20,7 +20,7 @@ public interface IGrmGenerator
 
     IReadOnlyList<string> StopStrings { get; }
 
-    /// <summary>Prompt token ids as the model sees them.</summary>
+    /// <summary>Prompt token ids as the model sees them. Called from several threads at once.</summary>
     int[] Encode(string prompt);
 
     /// <summary>Text of generated token ids, special tokens skipped.</summary>

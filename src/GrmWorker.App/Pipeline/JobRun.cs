@@ -21,6 +21,9 @@ internal sealed class JobRun
     private readonly List<GrmSample> _samples = [];
     private readonly List<SampleRecord> _records = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    // Prompt ids by prompt text: samples that draw the same shown order (or the identity order the size check
+    // encoded) reuse the ids instead of tokenizing the same prompt again.
+    private readonly Dictionary<string, int[]> _encoded = new(StringComparer.Ordinal);
 
     public JobRun(IncomingRequest incoming, PromptBuilder prompts, IStoppingRule rule, string aggregation,
         SamplingOptions sampling, int maxNewTokens, IReadOnlyList<string> stopStrings)
@@ -38,6 +41,9 @@ internal sealed class JobRun
     }
 
     public IncomingRequest Incoming { get; }
+
+    /// <summary>Records ids already computed for <paramref name="prompt"/> (the size check's encoding).</summary>
+    public void RememberEncoded(string prompt, int[] ids) => _encoded.TryAdd(prompt, ids);
 
     public ScoreRequest Request => Incoming.Request;
 
@@ -78,7 +84,7 @@ internal sealed class JobRun
 
     public TimeSpan Elapsed => _clock.Elapsed;
 
-    /// <summary>The next round's samples as one generation job, or null when the rule wants none.</summary>
+    /// <summary>The next round's samples as one generation job, or null when the rule wants none. Touches only this run.</summary>
     public RoundPlan? PlanRound(Func<string, int[]> encode)
     {
         var count = Rule.Options.NextDrawCount(_samples.Count);
@@ -93,7 +99,9 @@ internal sealed class JobRun
             var index = _samples.Count + i;
             var seed = SeedDerivation.SampleSeed(JobSeed, index);
             var permutation = Permutation.FromSeed(ResponseCount, seed);
-            specs[i] = new SampleSpec(index, seed, permutation, encode(Prompts.Build(Input, permutation)));
+            var prompt = Prompts.Build(Input, permutation);
+            if (!_encoded.TryGetValue(prompt, out var ids)) _encoded[prompt] = ids = encode(prompt);
+            specs[i] = new SampleSpec(index, seed, permutation, ids);
         }
         // The samples differ only from the first shown response on: share the common token prefix.
         var prefix = CommonPrefixLength(specs);

@@ -40,9 +40,13 @@ public sealed class ScoringPipeline(
         ArgumentNullException.ThrowIfNull(batch);
         var records = new JobRecord?[batch.Count];
         var runs = new List<(int Slot, JobRun Run)>();
+        // Validation and planning are CPU work (mostly tokenizing prompts), independent per job: spread over cores.
+        var parallel = new ParallelOptions { CancellationToken = cancellationToken };
+        var prepared = new object[batch.Count];
+        Parallel.For(0, batch.Count, parallel, i => prepared[i] = Prepare(batch[i]));
         for (var i = 0; i < batch.Count; i++)
         {
-            switch (Prepare(batch[i]))
+            switch (prepared[i])
             {
                 case JobRun run: runs.Add((i, run)); break;
                 case ValidationFailure failure:
@@ -58,10 +62,10 @@ public sealed class ScoringPipeline(
         {
             cancellationToken.ThrowIfCancellationRequested();
             round++;
-            var plans = runs.Where(r => !r.Run.Done)
-                .Select(r => r.Run.PlanRound(engine.Encode))
-                .OfType<RoundPlan>()
-                .ToList();
+            var active = runs.Where(r => !r.Run.Done).Select(r => r.Run).ToArray();
+            var planned = new RoundPlan?[active.Length];
+            Parallel.For(0, active.Length, parallel, i => planned[i] = active[i].PlanRound(engine.Encode));
+            var plans = planned.OfType<RoundPlan>().ToList();
             if (plans.Count == 0) break;
             var clock = Stopwatch.StartNew();
             GenerationResult generated;
@@ -96,7 +100,7 @@ public sealed class ScoringPipeline(
         return records.Select(r => r!).ToArray();
     }
 
-    /// <summary>A runnable job, or the reason it is rejected.</summary>
+    /// <summary>A runnable job, or the reason it is rejected. Runs on several threads at once: reads only.</summary>
     private object Prepare(IncomingRequest incoming)
     {
         var r = incoming.Request;
@@ -111,7 +115,9 @@ public sealed class ScoringPipeline(
         var kMin = Math.Min(r.KMin ?? stopping.Value.KMin, kMax);
         var rule = StoppingRules.For(r.Stopping ?? w.DefaultStopping, stopping.Value with { KMax = kMax, KMin = kMin });
         var maxNew = r.MaxNewTokens ?? w.DefaultMaxNewTokens;
-        var promptTokens = engine.Encode(_prompts.Build(new PromptInput(r.Query, r.Responses, r.Reference), Permutation.Identity(r.Responses.Count))).Length;
+        var identityPrompt = _prompts.Build(new PromptInput(r.Query, r.Responses, r.Reference), Permutation.Identity(r.Responses.Count));
+        var identityIds = engine.Encode(identityPrompt);
+        var promptTokens = identityIds.Length;
         var context = engine.ContextLength;
         if (promptTokens + maxNew + engine.ContextMargin > context)
         {
@@ -120,7 +126,9 @@ public sealed class ScoringPipeline(
         }
         var temperature = (float)(r.Temperature ?? w.DefaultTemperature);
         var sampling = new SamplingOptions { Temperature = temperature, TopP = (float)w.TopP };
-        return new JobRun(incoming, _prompts, rule, aggregation, sampling, maxNew, engine.StopStrings);
+        var run = new JobRun(incoming, _prompts, rule, aggregation, sampling, maxNew, engine.StopStrings);
+        run.RememberEncoded(identityPrompt, identityIds);
+        return run;
     }
 
     private static string? NulField(ScoreRequest r)
