@@ -75,18 +75,7 @@ public sealed class JobWriter(NpgsqlDataSource dataSource, ILogger<JobWriter>? l
         var rows = new int[created.Count];
         if (created.Count > 0)
         {
-            await CopyResponsesAsync(connection, created, rows, cancellationToken);
-            await AfterAsync("job_responses", cancellationToken);
-            await CopySamplesAsync(connection, created, rows, cancellationToken);
-            await AfterAsync("grm_samples", cancellationToken);
-            await CopyPrinciplesAsync(connection, created, rows, cancellationToken);
-            await AfterAsync("principles", cancellationToken);
-            await CopyCritiquesAsync(connection, created, rows, cancellationToken);
-            await AfterAsync("critiques", cancellationToken);
-            await CopyScoresAsync(connection, created, rows, cancellationToken);
-            await AfterAsync("scores", cancellationToken);
-            await CopyRewardsAsync(connection, [.. created.Select(c => (c.Id, c.Job.Rewards))], rows, cancellationToken);
-            await AfterAsync("rewards", cancellationToken);
+            await JobRowCopy.CopyChildRowsAsync(connection, created, rows, AfterAsync, cancellationToken);
         }
 
         await tx.CommitAsync(cancellationToken);
@@ -122,7 +111,7 @@ public sealed class JobWriter(NpgsqlDataSource dataSource, ILogger<JobWriter>? l
             exists.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = rewards.Select(r => r.Strategy).Distinct().ToArray() });
             if (await exists.ExecuteScalarAsync(cancellationToken) is true) return false;
         }
-        await CopyRewardsAsync(connection, [(jobId, rewards)], new int[1], cancellationToken);
+        await JobRowCopy.CopyRewardsAsync(connection, [(jobId, rewards)], new int[1], cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return true;
     }
@@ -189,162 +178,8 @@ public sealed class JobWriter(NpgsqlDataSource dataSource, ILogger<JobWriter>? l
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. requestIds] });
         return await JobReader.ReadStoredResultsAsync(command, cancellationToken);
     }
-
-    private static async Task CopyResponsesAsync(NpgsqlConnection connection, List<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken)
-    {
-        if (!jobs.Any(j => j.Job.Responses.Count > 0)) return;
-        await using var copy = await connection.BeginBinaryImportAsync(
-            "COPY job_responses (job_id, response_index, text) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        for (var k = 0; k < jobs.Count; k++)
-        {
-            var (jobId, job) = jobs[k];
-            var responses = job.Responses;
-            for (var i = 0; i < responses.Count; i++)
-            {
-                await copy.StartRowAsync(cancellationToken);
-                await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
-                await copy.WriteAsync(i, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(responses[i], NpgsqlDbType.Text, cancellationToken);
-            }
-            rows[k] += responses.Count;
-        }
-        await copy.CompleteAsync(cancellationToken);
-    }
-
-    private static async Task CopySamplesAsync(NpgsqlConnection connection, List<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken)
-    {
-        if (!jobs.Any(j => j.Job.Samples.Count > 0)) return;
-        await using var copy = await connection.BeginBinaryImportAsync(
-            "COPY grm_samples (job_id, sample_index, seed, permutation, raw_text, parse_status, parse_reason, meta_score, " +
-            "prompt_tokens, generated_tokens, latency_ms, prompt_version) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        for (var k = 0; k < jobs.Count; k++)
-        {
-            var (jobId, job) = jobs[k];
-            foreach (var s in job.Samples)
-            {
-                await copy.StartRowAsync(cancellationToken);
-                await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
-                await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(s.Seed, NpgsqlDbType.Bigint, cancellationToken);
-                await copy.WriteAsync(s.Permutation as int[] ?? [.. s.Permutation], NpgsqlDbType.Array | NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(s.RawText, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(s.ParseStatus, NpgsqlDbType.Text, cancellationToken);
-                await WriteTextAsync(copy, s.ParseReason, cancellationToken);
-                await WriteAsync(copy, s.MetaScore, NpgsqlDbType.Double, cancellationToken);
-                await copy.WriteAsync(s.PromptTokens, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(s.GeneratedTokens, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(s.LatencyMs, NpgsqlDbType.Double, cancellationToken);
-                await copy.WriteAsync(s.PromptVersion, NpgsqlDbType.Text, cancellationToken);
-            }
-            rows[k] += job.Samples.Count;
-        }
-        await copy.CompleteAsync(cancellationToken);
-    }
-
-    private static async Task CopyPrinciplesAsync(NpgsqlConnection connection, List<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken)
-    {
-        if (!jobs.Any(j => j.Job.Samples.Any(s => s.Principles.Count > 0))) return;
-        await using var copy = await connection.BeginBinaryImportAsync(
-            "COPY principles (job_id, sample_index, ordinal, text, weight) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        for (var k = 0; k < jobs.Count; k++)
-        {
-            var (jobId, job) = jobs[k];
-            foreach (var s in job.Samples)
-            {
-                foreach (var p in s.Principles)
-                {
-                    await copy.StartRowAsync(cancellationToken);
-                    await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
-                    await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, cancellationToken);
-                    await copy.WriteAsync(p.Ordinal, NpgsqlDbType.Integer, cancellationToken);
-                    await copy.WriteAsync(p.Text, NpgsqlDbType.Text, cancellationToken);
-                    await WriteAsync(copy, p.Weight, NpgsqlDbType.Double, cancellationToken);
-                }
-                rows[k] += s.Principles.Count;
-            }
-        }
-        await copy.CompleteAsync(cancellationToken);
-    }
-
-    private static async Task CopyCritiquesAsync(NpgsqlConnection connection, List<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken)
-    {
-        if (!jobs.Any(j => j.Job.Samples.Any(s => s.Critiques.Count > 0))) return;
-        await using var copy = await connection.BeginBinaryImportAsync(
-            "COPY critiques (job_id, sample_index, response_index, text) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        for (var k = 0; k < jobs.Count; k++)
-        {
-            var (jobId, job) = jobs[k];
-            foreach (var s in job.Samples)
-            {
-                foreach (var c in s.Critiques)
-                {
-                    await copy.StartRowAsync(cancellationToken);
-                    await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
-                    await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, cancellationToken);
-                    await copy.WriteAsync(c.ResponseIndex, NpgsqlDbType.Integer, cancellationToken);
-                    await copy.WriteAsync(c.Text, NpgsqlDbType.Text, cancellationToken);
-                }
-                rows[k] += s.Critiques.Count;
-            }
-        }
-        await copy.CompleteAsync(cancellationToken);
-    }
-
-    private static async Task CopyScoresAsync(NpgsqlConnection connection, List<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken)
-    {
-        if (!jobs.Any(j => j.Job.Samples.Any(s => s.Scores.Count > 0))) return;
-        await using var copy = await connection.BeginBinaryImportAsync(
-            "COPY scores (job_id, sample_index, response_index, score) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        for (var k = 0; k < jobs.Count; k++)
-        {
-            var (jobId, job) = jobs[k];
-            foreach (var s in job.Samples)
-            {
-                foreach (var sc in s.Scores)
-                {
-                    await copy.StartRowAsync(cancellationToken);
-                    await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
-                    await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, cancellationToken);
-                    await copy.WriteAsync(sc.ResponseIndex, NpgsqlDbType.Integer, cancellationToken);
-                    await copy.WriteAsync(checked((short)sc.Score), NpgsqlDbType.Smallint, cancellationToken);
-                }
-                rows[k] += s.Scores.Count;
-            }
-        }
-        await copy.CompleteAsync(cancellationToken);
-    }
-
-    private static async Task CopyRewardsAsync(NpgsqlConnection connection, List<(long Id, IReadOnlyList<RewardRecord> Rewards)> jobs, int[] rows, CancellationToken cancellationToken)
-    {
-        if (!jobs.Any(j => j.Rewards.Count > 0)) return;
-        await using var copy = await connection.BeginBinaryImportAsync(
-            "COPY rewards (job_id, strategy, response_index, value, vote_sum) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        for (var k = 0; k < jobs.Count; k++)
-        {
-            var (jobId, rewards) = jobs[k];
-            foreach (var r in rewards)
-            {
-                await copy.StartRowAsync(cancellationToken);
-                await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
-                await copy.WriteAsync(r.Strategy, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(r.ResponseIndex, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(r.Value, NpgsqlDbType.Double, cancellationToken);
-                await WriteAsync(copy, r.VoteSum, NpgsqlDbType.Double, cancellationToken);
-            }
-            rows[k] += rewards.Count;
-        }
-        await copy.CompleteAsync(cancellationToken);
-    }
-
-    private static Task WriteAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken cancellationToken)
-        where T : struct =>
-        value is { } v ? copy.WriteAsync(v, type, cancellationToken) : copy.WriteNullAsync(cancellationToken);
-
-    private static Task WriteTextAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken cancellationToken) =>
-        value is null ? copy.WriteNullAsync(cancellationToken) : copy.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
 }
 
-/// <summary>What Postgres cannot store at all, refused before a transaction starts.</summary>
 internal static class JobRecordChecks
 {
     public static void ThrowIfUnstorable(JobRecord job)

@@ -564,7 +564,10 @@ internal static class PipelineBenchCommand
         public async ValueTask DisposeAsync() => await _channel.DisposeAsync();
     }
 
-    /// <summary>The baseline: every job's rows in ONE transaction, one binary COPY per table, job ids assigned here.</summary>
+    /// <summary>
+    /// The baseline: every job's rows in ONE transaction, one binary COPY per table (the child tables through the same
+    /// <see cref="JobRowCopy"/> the worker uses), job ids assigned here: no conflict checks, no broker.
+    /// </summary>
     private static class RawCopy
     {
         public static async Task WriteAsync(NpgsqlDataSource dataSource, IReadOnlyList<JobRecord> jobs, CancellationToken ct)
@@ -602,116 +605,7 @@ internal static class PipelineBenchCommand
                 }
                 await copy.CompleteAsync(ct);
             }
-            await using (var copy = await connection.BeginBinaryImportAsync("COPY job_responses (job_id, response_index, text) FROM STDIN (FORMAT BINARY)", ct))
-            {
-                foreach (var (id, j) in numbered)
-                {
-                    for (var i = 0; i < j.Responses.Count; i++)
-                    {
-                        await copy.StartRowAsync(ct);
-                        await copy.WriteAsync(id, NpgsqlDbType.Bigint, ct);
-                        await copy.WriteAsync(i, NpgsqlDbType.Integer, ct);
-                        await copy.WriteAsync(j.Responses[i], NpgsqlDbType.Text, ct);
-                    }
-                }
-                await copy.CompleteAsync(ct);
-            }
-            await using (var copy = await connection.BeginBinaryImportAsync(
-                "COPY grm_samples (job_id, sample_index, seed, permutation, raw_text, parse_status, parse_reason, meta_score, " +
-                "prompt_tokens, generated_tokens, latency_ms, prompt_version) FROM STDIN (FORMAT BINARY)", ct))
-            {
-                foreach (var (id, j) in numbered)
-                {
-                    foreach (var s in j.Samples)
-                    {
-                        await copy.StartRowAsync(ct);
-                        await copy.WriteAsync(id, NpgsqlDbType.Bigint, ct);
-                        await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, ct);
-                        await copy.WriteAsync(s.Seed, NpgsqlDbType.Bigint, ct);
-                        await copy.WriteAsync(s.Permutation as int[] ?? [.. s.Permutation], NpgsqlDbType.Array | NpgsqlDbType.Integer, ct);
-                        await copy.WriteAsync(s.RawText, NpgsqlDbType.Text, ct);
-                        await copy.WriteAsync(s.ParseStatus, NpgsqlDbType.Text, ct);
-                        await TextAsync(copy, s.ParseReason, NpgsqlDbType.Text, ct);
-                        if (s.MetaScore is { } meta) await copy.WriteAsync(meta, NpgsqlDbType.Double, ct); else await copy.WriteNullAsync(ct);
-                        await copy.WriteAsync(s.PromptTokens, NpgsqlDbType.Integer, ct);
-                        await copy.WriteAsync(s.GeneratedTokens, NpgsqlDbType.Integer, ct);
-                        await copy.WriteAsync(s.LatencyMs, NpgsqlDbType.Double, ct);
-                        await copy.WriteAsync(s.PromptVersion, NpgsqlDbType.Text, ct);
-                    }
-                }
-                await copy.CompleteAsync(ct);
-            }
-            await using (var copy = await connection.BeginBinaryImportAsync("COPY principles (job_id, sample_index, ordinal, text, weight) FROM STDIN (FORMAT BINARY)", ct))
-            {
-                foreach (var (id, j) in numbered)
-                {
-                    foreach (var s in j.Samples)
-                    {
-                        foreach (var p in s.Principles)
-                        {
-                            await copy.StartRowAsync(ct);
-                            await copy.WriteAsync(id, NpgsqlDbType.Bigint, ct);
-                            await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, ct);
-                            await copy.WriteAsync(p.Ordinal, NpgsqlDbType.Integer, ct);
-                            await copy.WriteAsync(p.Text, NpgsqlDbType.Text, ct);
-                            if (p.Weight is { } w) await copy.WriteAsync(w, NpgsqlDbType.Double, ct); else await copy.WriteNullAsync(ct);
-                        }
-                    }
-                }
-                await copy.CompleteAsync(ct);
-            }
-            await using (var copy = await connection.BeginBinaryImportAsync("COPY critiques (job_id, sample_index, response_index, text) FROM STDIN (FORMAT BINARY)", ct))
-            {
-                foreach (var (id, j) in numbered)
-                {
-                    foreach (var s in j.Samples)
-                    {
-                        foreach (var c in s.Critiques)
-                        {
-                            await copy.StartRowAsync(ct);
-                            await copy.WriteAsync(id, NpgsqlDbType.Bigint, ct);
-                            await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, ct);
-                            await copy.WriteAsync(c.ResponseIndex, NpgsqlDbType.Integer, ct);
-                            await copy.WriteAsync(c.Text, NpgsqlDbType.Text, ct);
-                        }
-                    }
-                }
-                await copy.CompleteAsync(ct);
-            }
-            await using (var copy = await connection.BeginBinaryImportAsync("COPY scores (job_id, sample_index, response_index, score) FROM STDIN (FORMAT BINARY)", ct))
-            {
-                foreach (var (id, j) in numbered)
-                {
-                    foreach (var s in j.Samples)
-                    {
-                        foreach (var sc in s.Scores)
-                        {
-                            await copy.StartRowAsync(ct);
-                            await copy.WriteAsync(id, NpgsqlDbType.Bigint, ct);
-                            await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, ct);
-                            await copy.WriteAsync(sc.ResponseIndex, NpgsqlDbType.Integer, ct);
-                            await copy.WriteAsync(checked((short)sc.Score), NpgsqlDbType.Smallint, ct);
-                        }
-                    }
-                }
-                await copy.CompleteAsync(ct);
-            }
-            await using (var copy = await connection.BeginBinaryImportAsync("COPY rewards (job_id, strategy, response_index, value, vote_sum) FROM STDIN (FORMAT BINARY)", ct))
-            {
-                foreach (var (id, j) in numbered)
-                {
-                    foreach (var r in j.Rewards)
-                    {
-                        await copy.StartRowAsync(ct);
-                        await copy.WriteAsync(id, NpgsqlDbType.Bigint, ct);
-                        await copy.WriteAsync(r.Strategy, NpgsqlDbType.Text, ct);
-                        await copy.WriteAsync(r.ResponseIndex, NpgsqlDbType.Integer, ct);
-                        await copy.WriteAsync(r.Value, NpgsqlDbType.Double, ct);
-                        if (r.VoteSum is { } v) await copy.WriteAsync(v, NpgsqlDbType.Double, ct); else await copy.WriteNullAsync(ct);
-                    }
-                }
-                await copy.CompleteAsync(ct);
-            }
+            await JobRowCopy.CopyChildRowsAsync(connection, numbered, new int[numbered.Count], null, ct);
             await tx.CommitAsync(ct);
         }
 
