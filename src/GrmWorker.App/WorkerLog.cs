@@ -40,4 +40,13 @@ internal static partial class WorkerLog
 
     [LoggerMessage(EventId = 4010, Level = LogLevel.Information, Message = "Model {ModelId} loaded from {Directory} (context {ContextLength})")]
     public static partial void ModelLoaded(ILogger logger, string modelId, string directory, int contextLength);
+
+    [LoggerMessage(EventId = 4013, Level = LogLevel.Information, Message = "Meta-RM {MetaRmModelId} loaded from {Directory}; meta-rm aggregation is available")]
+    public static partial void MetaRmLoaded(ILogger logger, string metaRmModelId, string directory);
+
+    [LoggerMessage(EventId = 4014, Level = LogLevel.Information, Message = "No meta-RM (Model:MetaRmDirectory, grm-config.json metaRm); meta-rm aggregation is refused")]
+    public static partial void NoMetaRm(ILogger logger);
+
+    [LoggerMessage(EventId = 4015, Level = LogLevel.Debug, Message = "Meta-RM scored {Samples} samples of {Jobs} jobs in {ElapsedMs:F0} ms")]
+    public static partial void MetaScored(ILogger logger, int samples, int jobs, double elapsedMs);
 }

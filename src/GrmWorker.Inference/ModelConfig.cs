@@ -61,6 +61,9 @@ public sealed record ModelConfig
     /// <summary>KV cache layout of the export (absent: concat).</summary>
     public KvCacheConfig KvCache { get; init; } = new();
 
+    /// <summary>The meta-RM directory that goes with this GRM, relative to <see cref="Directory"/>; null: none.</summary>
+    public string? MetaRm { get; init; }
+
     /// <summary>The directory the config was read from; model and tokenizer paths are relative to it.</summary>
     [JsonIgnore]
     public string Directory { get; init; } = "";
@@ -70,6 +73,10 @@ public sealed record ModelConfig
 
     [JsonIgnore]
     public string TokenizerPath => Path.Combine(Directory, TokenizerFile);
+
+    /// <summary>Full path of the <see cref="MetaRm"/> directory; null when the config names none.</summary>
+    [JsonIgnore]
+    public string? MetaRmPath => MetaRm is null ? null : Path.GetFullPath(Path.Combine(Directory, MetaRm));
 
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {
@@ -115,6 +122,8 @@ public sealed record ModelConfig
             Chat = raw.Chat ?? new ChatTemplate(),
             StopStrings = raw.StopStrings ?? [],
             KvCache = ParseKvCache(file, raw.KvCache),
+            MetaRm = raw.MetaRm is null ? null
+                : !string.IsNullOrWhiteSpace(raw.MetaRm) ? raw.MetaRm : throw new ModelConfigException(file, "metaRm", "is empty; leave it out when there is no meta-RM"),
             Directory = directory,
         };
         if (config.StopStrings.Any(string.IsNullOrEmpty))
@@ -164,7 +173,8 @@ public sealed record ModelConfig
         int? BosTokenId,
         ChatTemplate? Chat,
         string[]? StopStrings,
-        RawKvCache? KvCache);
+        RawKvCache? KvCache,
+        string? MetaRm);
 
     private sealed record RawKvCache(string? Layout, int? MaxLength);
 }

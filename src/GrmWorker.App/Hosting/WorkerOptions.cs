@@ -39,7 +39,7 @@ public sealed class WorkerOptions
         if (o.DefaultTemperature is < 0 or > 2 || double.IsNaN(o.DefaultTemperature)) yield return $"{Section}:DefaultTemperature must be 0..2";
         if (o.DefaultMaxNewTokens < 1) yield return $"{Section}:DefaultMaxNewTokens must be at least 1";
         if (!Contracts.StoppingKind.IsKnown(o.DefaultStopping)) yield return $"{Section}:DefaultStopping must be 'adaptive' or 'none'";
-        if (o.DefaultAggregation != Contracts.AggregationKind.Voting) yield return $"{Section}:DefaultAggregation must be 'voting' (no meta reward model is wired yet)";
+        if (o.DefaultAggregation != Contracts.AggregationKind.Voting) yield return $"{Section}:DefaultAggregation must be 'voting' (a request asks for 'meta-rm' itself, where the worker has a meta-RM)";
         if (o.TopP is <= 0 or > 1 || double.IsNaN(o.TopP)) yield return $"{Section}:TopP must be in (0, 1]";
     }
 }

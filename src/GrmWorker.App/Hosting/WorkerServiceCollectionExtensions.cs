@@ -72,6 +72,8 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<GrmEngine>();
         // The model by default; benchmarks and tests replace this with a ReplayGenerator.
         services.TryAddSingleton<IGrmGenerator>(sp => sp.GetRequiredService<GrmEngine>());
+        // The meta-RM of Model:MetaRmDirectory (or grm-config.json's metaRm), or none; loaded at start with the model.
+        services.TryAddSingleton<IMetaScorer, MetaRmScorer>();
         services.AddSingleton<ScoringPipeline>();
         services.AddHostedService<ModelLoaderHostedService>();
         return services;

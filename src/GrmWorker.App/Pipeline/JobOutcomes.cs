@@ -17,7 +17,7 @@ internal static class JobOutcomes
 {
     public const string NoValidSamplesCode = "no_valid_samples";
 
-    /// <summary>The strategy name of the rewards rows the live pipeline writes.</summary>
+    /// <summary>The strategy name of the rewards rows the live pipeline writes for a job with the default aggregation.</summary>
     public const string ResultStrategy = AggregationKind.Voting;
 
     public static JobRecord Finished(JobRun run, string modelId, DateTimeOffset completed)
@@ -71,7 +71,7 @@ internal static class JobOutcomes
             Responses = r.Responses,
             Samples = run.Records,
             Rewards = scored
-                ? [.. vote.Rewards.Select((v, i) => new RewardRecord(ResultStrategy, i, v, vote.VoteSums[i]))]
+                ? [.. vote.Rewards.Select((v, i) => new RewardRecord(run.Aggregation, i, v, vote.VoteSums[i]))]
                 : [],
         };
     }

@@ -116,6 +116,16 @@ internal sealed class JobRun
     /// <summary>Parses a round's generated samples, then lets the stopping rule decide.</summary>
     public void Absorb(RoundPlan plan, IReadOnlyList<GeneratedSample> generated, TimeSpan roundTime, Func<IReadOnlyList<int>, string> decode)
     {
+        AbsorbSamples(plan, generated, roundTime, decode);
+        Decide();
+    }
+
+    /// <summary>Parses a round's generated samples without deciding; the pipeline meta-scores them, then calls <see cref="Decide"/>.</summary>
+    public void AbsorbSamples(RoundPlan plan, IReadOnlyList<GeneratedSample> generated, TimeSpan roundTime, Func<IReadOnlyList<int>, string> decode)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(generated);
+        ArgumentNullException.ThrowIfNull(decode);
         for (var i = 0; i < plan.Samples.Count; i++)
         {
             var spec = plan.Samples[i];
@@ -126,8 +136,36 @@ internal sealed class JobRun
             _samples.Add(sample);
             _records.Add(ToRecord(sample, text, spec.PromptIds.Length, output.Tokens.Count, roundTime));
         }
+    }
+
+    /// <summary>Asks the stopping rule whether the samples so far settle the job.</summary>
+    public void Decide()
+    {
         LastDecision = Rule.Evaluate(_samples, ResponseCount);
         if (LastDecision.Stop || Rule.Options.NextDrawCount(_samples.Count) == 0) Done = true;
+    }
+
+    /// <summary>
+    /// The meta-RM input of every valid sample without a meta score yet: its position in <see cref="Samples"/> and
+    /// <see cref="MetaRmInput.Build"/> over the query, the responses in the sample's shown order and its stored text.
+    /// </summary>
+    public IReadOnlyList<(int Position, string Text)> PendingMetaInputs()
+    {
+        var pending = new List<(int, string)>();
+        for (var i = 0; i < _samples.Count; i++)
+        {
+            var sample = _samples[i];
+            if (sample.IsValid && sample.MetaScore is null)
+                pending.Add((i, MetaRmInput.Build(Input.Query, sample.Permutation.ToShown(Input.Responses), _records[i].RawText)));
+        }
+        return pending;
+    }
+
+    /// <summary>Sets the meta score of the sample at <paramref name="position"/> (and of its stored row).</summary>
+    public void SetMetaScore(int position, double metaScore)
+    {
+        _samples[position] = _samples[position] with { MetaScore = metaScore };
+        _records[position] = _records[position] with { MetaScore = metaScore };
     }
 
     private static int CommonPrefixLength(SampleSpec[] specs)

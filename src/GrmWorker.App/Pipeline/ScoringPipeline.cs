@@ -26,7 +26,8 @@ public sealed class ScoringPipeline(
     IOptions<ValidationLimits> limits,
     TimeProvider time,
     WorkerMetrics metrics,
-    ILogger<ScoringPipeline> logger)
+    ILogger<ScoringPipeline> logger,
+    IMetaScorer? metaScorer = null)
 {
     public const string UnsupportedCode = "unsupported";
     public const string ContextCode = "too_large";
@@ -34,6 +35,9 @@ public sealed class ScoringPipeline(
     public const string InferenceErrorCode = "inference_error";
 
     private readonly PromptBuilder _prompts = new(engine.Chat);
+
+    /// <summary>The meta-RM when one is loaded: every valid sample gets a meta score, and <c>meta-rm</c> aggregation is accepted.</summary>
+    private readonly IMetaScorer? _metaScorer = metaScorer?.ModelId is null ? null : metaScorer;
 
     public async Task<IReadOnlyList<JobRecord>> RunAsync(IReadOnlyList<IncomingRequest> batch, CancellationToken cancellationToken)
     {
@@ -85,7 +89,10 @@ public sealed class ScoringPipeline(
                 continue;
             }
             for (var j = 0; j < plans.Count; j++)
-                plans[j].Run.Absorb(plans[j], generated.Jobs[j], clock.Elapsed, engine.Decode);
+                plans[j].Run.AbsorbSamples(plans[j], generated.Jobs[j], clock.Elapsed, engine.Decode);
+            await ScoreMetaAsync(plans, cancellationToken);
+            foreach (var plan in plans)
+                if (plan.Run.Failure is null) plan.Run.Decide();
             metrics.RoundGenerated(generated.Stats.GeneratedTokens, clock.Elapsed);
             WorkerLog.RoundDone(logger, round, plans.Count, generated.Stats.Rows, generated.Stats.GeneratedTokens, clock.Elapsed.TotalMilliseconds);
         }
@@ -100,16 +107,19 @@ public sealed class ScoringPipeline(
         return records.Select(r => r!).ToArray();
     }
 
-    /// <summary>A runnable job, or the reason it is rejected. Runs on several threads at once: reads only.</summary>
-    private object Prepare(IncomingRequest incoming)
+    /// <summary>A runnable job, or the reason it is rejected. Runs on several threads at once: reads only. `grm eval` plans with it too.</summary>
+    internal object Prepare(IncomingRequest incoming)
     {
         var r = incoming.Request;
         var w = worker.Value;
         if (ScoreRequestValidator.Validate(r, limits.Value) is { } failure) return failure;
         if (NulField(r) is { } field) return new ValidationFailure(ScoreRequestValidator.InvalidCode, $"{field} contains a NUL character (U+0000)");
         var aggregation = r.Aggregation ?? w.DefaultAggregation;
-        if (aggregation != AggregationKind.Voting)
-            return new ValidationFailure(UnsupportedCode, $"aggregation '{aggregation}' needs a meta reward model, and this worker has none; use 'voting'");
+        if (aggregation == AggregationKind.MetaRm && _metaScorer is null)
+            return new ValidationFailure(UnsupportedCode,
+                $"aggregation '{aggregation}' needs a meta reward model, and this worker has none (setting {MetaRmScorer.DirectorySetting}); use 'voting'");
+        if (aggregation is not (AggregationKind.Voting or AggregationKind.MetaRm))
+            return new ValidationFailure(UnsupportedCode, $"aggregation '{aggregation}' is not one this worker knows; use 'voting' or 'meta-rm'");
 
         var kMax = r.KMax ?? stopping.Value.KMax;
         var kMin = Math.Min(r.KMin ?? stopping.Value.KMin, kMax);
@@ -129,6 +139,37 @@ public sealed class ScoringPipeline(
         var run = new JobRun(incoming, _prompts, rule, aggregation, sampling, maxNew, engine.StopStrings);
         run.RememberEncoded(identityPrompt, identityIds);
         return run;
+    }
+
+    /// <summary>
+    /// Meta scores for the round's new valid samples, all jobs in one call. A meta-RM runtime failure fails the
+    /// round's jobs (as a generation failure does): running them again would fail again.
+    /// </summary>
+    private async Task ScoreMetaAsync(IReadOnlyList<RoundPlan> plans, CancellationToken cancellationToken)
+    {
+        if (_metaScorer is null) return;
+        var pending = plans.Select(p => (p.Run, Inputs: p.Run.PendingMetaInputs())).Where(x => x.Inputs.Count > 0).ToArray();
+        if (pending.Length == 0) return;
+        var clock = Stopwatch.StartNew();
+        float[] scores;
+        try
+        {
+            scores = await _metaScorer.ScoreAsync([.. pending.SelectMany(x => x.Inputs.Select(i => i.Text))], cancellationToken);
+        }
+        catch (OrtException ex)
+        {
+            foreach (var (run, _) in pending)
+            {
+                WorkerLog.RoundFailed(logger, run.Request.RequestId, InferenceErrorCode, "meta-RM: " + ex.Message);
+                run.Fail(InferenceErrorCode, "meta-RM: " + ex.Message);
+            }
+            return;
+        }
+        var next = 0;
+        foreach (var (run, inputs) in pending)
+            foreach (var (position, _) in inputs)
+                run.SetMetaScore(position, scores[next++]);
+        WorkerLog.MetaScored(logger, next, pending.Length, clock.Elapsed.TotalMilliseconds);
     }
 
     private static string? NulField(ScoreRequest r)
