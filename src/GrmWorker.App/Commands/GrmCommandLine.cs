@@ -15,6 +15,11 @@ internal static class GrmCommandLine
         root.Subcommands.Add(TokenizeCommand.Build());
         root.Subcommands.Add(DbCommand.Build());
         root.Subcommands.Add(ServeCommand.Build());
+        root.Subcommands.Add(EvalCommand.Build());
+        root.Subcommands.Add(RelabelCommand.Build());
+        root.Subcommands.Add(ScoreCommand.Build());
+        root.Subcommands.Add(ReplayCommand.Build());
+        root.Subcommands.Add(JobsCommand.Build());
         return root;
     }
 }

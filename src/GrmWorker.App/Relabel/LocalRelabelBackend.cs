@@ -1,0 +1,112 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using GrmWorker.App.Hosting;
+using GrmWorker.App.Messaging;
+using GrmWorker.App.Pipeline;
+using GrmWorker.Contracts;
+using GrmWorker.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace GrmWorker.App.Relabel;
+
+/// <summary>
+/// Scores in process through the worker's own <see cref="ScoringPipeline"/>, in batches of <c>batchSize</c> jobs (one
+/// batched generation per round, as in the worker). With storage, it keeps the worker's promise: a requestId already
+/// stored is not scored again (its stored result is used), and new jobs are written with <see cref="JobWriter"/> in one
+/// transaction per batch before they count as done. Without storage (<c>--no-store</c>) nothing is looked up or kept.
+/// </summary>
+internal sealed class LocalRelabelBackend : IRelabelBackend
+{
+    private readonly ServiceProvider _services;
+    private readonly ScoringPipeline _pipeline;
+    private readonly JobReader? _reader;
+    private readonly JobWriter? _writer;
+    private readonly WorkerResilience _resilience;
+    private readonly TimeProvider _time;
+    private readonly int _batchSize;
+    private readonly ChannelWriter<JobCompletion> _completions;
+    private readonly List<RelabelJob> _batch = [];
+
+    private LocalRelabelBackend(ServiceProvider services, bool store, ChannelWriter<JobCompletion> completions)
+    {
+        _services = services;
+        _reader = store ? services.GetRequiredService<JobReader>() : null;
+        _writer = store ? services.GetRequiredService<JobWriter>() : null;
+        _resilience = services.GetRequiredService<WorkerResilience>();
+        _time = services.GetRequiredService<TimeProvider>();
+        _batchSize = services.GetRequiredService<IOptions<WorkerOptions>>().Value.BatchMessageLimit;
+        _completions = completions;
+        // Loads the model: a bad model directory fails here, before any line is sent.
+        _pipeline = services.GetRequiredService<ScoringPipeline>();
+    }
+
+    /// <summary>
+    /// Takes <paramref name="services"/> (built with AddGrmScoring, and AddGrmStorage when <paramref name="store"/>) and
+    /// disposes it with itself. With storage, checks the database answers before the model loads.
+    /// </summary>
+    public static async Task<LocalRelabelBackend> CreateAsync(ServiceProvider services, bool store, ChannelWriter<JobCompletion> completions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        try
+        {
+            if (store) await services.GetRequiredService<JobReader>().TryGetStoredResultAsync("", cancellationToken);
+            return new LocalRelabelBackend(services, store, completions);
+        }
+        catch
+        {
+            await services.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask SubmitAsync(RelabelJob job, CancellationToken cancellationToken)
+    {
+        _batch.Add(job);
+        if (_batch.Count >= _batchSize) await RunBatchAsync(cancellationToken);
+    }
+
+    public async Task DrainAsync(CancellationToken cancellationToken)
+    {
+        if (_batch.Count > 0) await RunBatchAsync(cancellationToken);
+    }
+
+    public ValueTask DisposeAsync() => _services.DisposeAsync();
+
+    private async Task RunBatchAsync(CancellationToken cancellationToken)
+    {
+        var jobs = _batch.ToArray();
+        _batch.Clear();
+        var results = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (_reader is not null)
+        {
+            var ids = jobs.Select(j => j.RequestId).ToArray();
+            var stored = await _resilience.Storage.ExecuteAsync(
+                static (state, t) => new ValueTask<IReadOnlyDictionary<string, StoredResult>>(state.reader.GetStoredResultsAsync(state.ids, t)),
+                (reader: _reader, ids), cancellationToken);
+            foreach (var (id, result) in stored) results[id] = result.ResultJson;
+        }
+
+        var fresh = jobs.Where(j => !results.ContainsKey(j.RequestId)).ToArray();
+        if (fresh.Length > 0)
+        {
+            var received = _time.GetUtcNow();
+            var records = await _pipeline.RunAsync([.. fresh.Select(j => new IncomingRequest(j.Request, j.Body, received))], cancellationToken);
+            if (_writer is null)
+            {
+                foreach (var record in records) results[record.RequestId] = record.ResultJson;
+            }
+            else
+            {
+                // Stored by another writer meanwhile: its result is the one that counts, as in the worker.
+                var written = await _resilience.Storage.ExecuteAsync(
+                    static (state, t) => new ValueTask<IReadOnlyList<JobWriteResult>>(state.writer.WriteBatchAsync(state.records, t)),
+                    (writer: _writer, records), cancellationToken);
+                for (var i = 0; i < records.Count; i++) results[records[i].RequestId] = written[i].ResultJson;
+            }
+        }
+
+        foreach (var job in jobs)
+            _completions.TryWrite(new JobCompletion(job, JsonSerializer.Deserialize<ScoreResult>(results[job.RequestId], WireJson.Options)));
+    }
+}
