@@ -525,10 +525,11 @@ def build_tokenizer_json(merges: List[Tuple[str, str]]) -> dict:
     }
 
 
-def train_tokenizer(vocab_size: int = 3072, seed: int = 1234) -> dict:
-    """tokenizer.json dict with exactly vocab_size ids (256 bytes + merges + specials)."""
+def train_tokenizer(vocab_size: int = 3072, seed: int = 1234, extra_corpus: str = "") -> dict:
+    """tokenizer.json dict with exactly vocab_size ids (256 bytes + merges + specials).
+    ``extra_corpus`` (e.g. a model's own training text) is learnt along with the general corpus."""
     num_merges = vocab_size - 256 - len(SPECIAL_TOKENS)
-    merges = train_bpe(build_corpus(seed), num_merges)
+    merges = train_bpe(build_corpus(seed) + extra_corpus, num_merges)
     tok = build_tokenizer_json(merges)
     n = len(tok["model"]["vocab"]) + len(tok["added_tokens"])
     if n != vocab_size:
