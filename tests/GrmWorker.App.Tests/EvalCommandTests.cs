@@ -70,6 +70,26 @@ public sealed class EvalCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Eval_of_the_bundled_grm_on_its_held_out_file_parses_its_samples_and_reads_its_meta_rm_from_the_config()
+    {
+        var bundled = Path.Combine(ServiceSettings.RepoRoot, "models", "grm-tiny");
+        var args = new EvalCommand.Arguments(Path.Combine(bundled, "heldout.jsonl"), ModelDirectory: bundled, Ks: "1,4", Limit: 6,
+            MaxNewTokens: 256, Threads: 1, Json: true);
+
+        var (code, stdout, stderr) = await RunAsync(args);
+
+        Assert.True(code == 0, stderr);
+        var json = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(6, json.GetProperty("items").GetInt32());
+        Assert.Equal("grm-tiny-v1", json.GetProperty("modelId").GetString());
+        Assert.Equal("grm-tiny-v1-meta-rm", json.GetProperty("metaRmModelId").GetString());
+        Assert.Equal(24, json.GetProperty("samples").GetInt32());
+        // The trained model writes the output format: nearly every sample parses (96% over 6,400 held-out samples).
+        Assert.InRange(json.GetProperty("parseValidRate").GetDouble(), 0.8, 1);
+        Assert.InRange(json.GetProperty("voting").GetProperty("4").GetDouble(), 0, 1);
+    }
+
+    [Fact]
     public async Task Eval_reports_greedy_voting_meta_rm_and_adaptive_accuracy_as_counted_by_hand()
     {
         var data = Write("known.jsonl",

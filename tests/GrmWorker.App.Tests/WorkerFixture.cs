@@ -71,7 +71,7 @@ public class WorkerFixture : IAsyncLifetime
         Database = NpgsqlDataSource.Create(connectionString);
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Postgres:ConnectionString"] = connectionString,
             ["RabbitMq:Host"] = factory.HostName,
@@ -89,13 +89,20 @@ public class WorkerFixture : IAsyncLifetime
             ["Worker:DefaultMaxNewTokens"] = MaxNewTokens.ToString(CultureInfo.InvariantCulture),
             ["Worker:BatchTimeLimit"] = "00:00:00.150",
             ["Http:Url"] = "http://127.0.0.1:0",
-        });
+        };
+        ConfigureSettings(settings);
+        builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddGrmWorker(builder.Configuration);
         ConfigureServices(builder.Services);
         _host = builder.Build();
         await _host.StartAsync();
         HttpAddress = _host.Services.GetRequiredService<HttpEndpointsHostedService>().Address!;
+    }
+
+    /// <summary>The worker's settings before the host is built: a derived fixture changes the model or k here.</summary>
+    protected virtual void ConfigureSettings(IDictionary<string, string?> settings)
+    {
     }
 
     /// <summary>Runs after the worker's own registrations: a derived fixture swaps a service here.</summary>

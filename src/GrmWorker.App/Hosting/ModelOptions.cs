@@ -11,7 +11,7 @@ public sealed class ModelOptions
     public const string NoMetaRm = "none";
 
     /// <summary>A directory with grm-config.json, the .onnx file and tokenizer.json; relative paths resolve from the current directory.</summary>
-    public string Directory { get; set; } = Path.Combine("models", "tiny-random");
+    public string Directory { get; set; } = Path.Combine("models", "grm-tiny");
 
     /// <summary>Tokens kept free beyond prompt + maxNewTokens, since shuffled prompts can tokenize a little longer.</summary>
     public int ContextMargin { get; set; } = 16;
