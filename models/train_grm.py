@@ -147,13 +147,13 @@ def check_training_attention(model: gm.GrmCausalLM, data: Batches) -> None:
         if any(not torch.allclose(a, b, atol=1e-6) for kv, kv2 in zip(full, kv_only(model, ids, ones, pos)) for a, b in zip(kv, kv2)):
             raise RuntimeError("kv_only's cache differs from GrmCausalLM.forward's")
         ref, _ = forward_loss(model, data, [0, 1])
-        with training_attention():
+        with TrainingAttention():
             fast, _ = forward_loss(model, data, [0, 1])
     if abs(ref.item() - fast.item()) > 1e-4:
         raise RuntimeError(f"training attention loss {fast.item()} != grm_model loss {ref.item()}")
 
 
-class training_attention:
+class TrainingAttention:
     """Swaps in _training_attention while training; export and generation use grm_model's own."""
 
     def __enter__(self):
@@ -226,7 +226,7 @@ def train(model: gm.GrmCausalLM, phases: Sequence[Tuple[Batches, int, int, float
     rng = random.Random(seed)
     check_training_attention(model, phases[-1][0])
     model.train()
-    with training_attention():
+    with TrainingAttention():
         for number, (data, n, jobs_per_step, budget_s) in enumerate(phases, 1):
             log(f"phase {number}: {n} steps, prompts of median {sorted(len(o) for o in data.own)[len(data) // 2]} "
                 f"own tokens after a shared prefix of {data.prefix_len}")
