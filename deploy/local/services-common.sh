@@ -3,6 +3,8 @@
 # own ports so they never clash with system services:
 #   Postgres  127.0.0.1:55432  (GRM_LOCAL_PG_PORT)     database grm, role grm (no superuser)
 #   AMQP      127.0.0.1:56720  (GRM_LOCAL_AMQP_PORT)   vhost grm, user grm (no guest)
+#   AMQPS     127.0.0.1:56721  (GRM_LOCAL_AMQPS_PORT)  the same broker over TLS (certificate from the local CA)
+#   Postgres accepts TLS on its one port too (ssl = on); clients choose with `SSL Mode=`.
 #   Erlang distribution 56725, epmd 56369 (both loopback; only rabbitmqctl uses them)
 GRM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 GRM_LOCAL="$GRM_ROOT/.local"
@@ -10,6 +12,7 @@ GRM_CREDENTIALS="$GRM_LOCAL/credentials.env"
 
 PG_PORT="${GRM_LOCAL_PG_PORT:-55432}"
 AMQP_PORT="${GRM_LOCAL_AMQP_PORT:-56720}"
+AMQPS_PORT="${GRM_LOCAL_AMQPS_PORT:-$((AMQP_PORT + 1))}"
 RMQ_DIST_PORT="${GRM_LOCAL_RABBITMQ_DIST_PORT:-$((AMQP_PORT + 5))}"
 RMQ_EPMD_PORT="${GRM_LOCAL_EPMD_PORT:-56369}"
 
@@ -24,6 +27,8 @@ if ((${#PG_RUN} > 90)); then PG_RUN="/tmp/grm-pg-$(printf '%s' "$GRM_ROOT" | sha
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
 
 RMQ_DIR="$GRM_LOCAL/rabbitmq"
+# A local CA and one server certificate (127.0.0.1, localhost) for both services; clients trust ca.pem.
+TLS_DIR="$GRM_LOCAL/tls"
 RMQ_BIN=/usr/lib/rabbitmq/bin
 
 # Environment for rabbitmq-server and its CLI tools (rabbitmqctl, rabbitmq-diagnostics): our node,
@@ -64,5 +69,7 @@ credential() {
   [[ -f "$GRM_CREDENTIALS" ]] || return 0
   sed -n "s/^$1='\(.*\)'\$/\1/p" "$GRM_CREDENTIALS" | tail -n1
 }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 log_tail() { echo "---- last lines of $1"; tail -n "${2:-30}" "$1" 2>/dev/null || echo "(no log)"; echo "----"; }

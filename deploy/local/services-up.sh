@@ -6,6 +6,9 @@
 # settings as environment lines that .NET configuration binds (prefix GRM_, `__` = section):
 #   GRM_POSTGRES__CONNECTIONSTRING  Npgsql connection string (section Postgres, key ConnectionString)
 #   GRM_RABBITMQ__HOST / __PORT / __VIRTUALHOST / __USERNAME / __PASSWORD   (section RabbitMq)
+# and, for clients that want TLS (both services also take TLS, with a certificate from a local CA made here):
+#   GRM_LOCAL_TLS_CA      the CA certificate (PEM) to trust: RabbitMq:TlsCaFile, Npgsql `Root Certificate=`
+#   GRM_LOCAL_AMQPS_PORT  RabbitMQ's TLS port (RabbitMq:UseTls true, RabbitMq:Port this)
 # Passwords are generated once into .local/credentials.env (mode 600) and never printed here;
 # `source deploy/local/env.sh` exports them. Idempotent: a second run reuses running services.
 # Usage: services-up.sh [postgres] [rabbitmq]   (default: both). Ports: see services-common.sh.
@@ -25,7 +28,7 @@ flock -w 600 9 || fail "another services-up/down holds $GRM_LOCAL/.services.lock
 
 # ---- packages
 need=()
-for pkg in postgresql rabbitmq-server python3-pika; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+for pkg in postgresql rabbitmq-server python3-pika openssl; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
 if ((${#need[@]})); then
   echo "services-up: installing Debian packages: ${need[*]}"
   apt-get -o DPkg::Lock::Timeout=600 update -qq
@@ -57,9 +60,36 @@ GRM_RABBITMQ__PORT='$AMQP_PORT'
 GRM_RABBITMQ__VIRTUALHOST='grm'
 GRM_RABBITMQ__USERNAME='grm'
 GRM_RABBITMQ__PASSWORD='$RMQ_PASSWORD'
+GRM_LOCAL_TLS_CA='$TLS_DIR/ca.pem'
+GRM_LOCAL_AMQPS_PORT='$AMQPS_PORT'
 CRED
   mv -f "$tmp" "$GRM_CREDENTIALS"
 )
+
+# ---- TLS: a local CA and a server certificate for 127.0.0.1 / localhost (made once, reused after)
+make_tls() {
+  if [[ -s "$TLS_DIR/ca.pem" && -s "$TLS_DIR/server.pem" && -s "$TLS_DIR/server.key" ]]; then return; fi
+  echo "services-up: creating a local CA and server certificate in $TLS_DIR"
+  rm -rf "$TLS_DIR"; mkdir -p "$TLS_DIR"; chmod 755 "$TLS_DIR"
+  (
+    umask 077; cd "$TLS_DIR"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=grm local CA" \
+      -keyout ca.key -out ca.pem >/dev/null 2>&1
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr >/dev/null 2>&1
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 825 -extfile server.ext \
+      -out server.pem >/dev/null 2>&1
+    rm -f server.csr server.ext ca.srl
+  ) || fail "openssl could not create the local TLS certificates in $TLS_DIR"
+  chmod 644 "$TLS_DIR/ca.pem" "$TLS_DIR/server.pem"
+}
+# Each server reads its own copy of the key (Postgres insists on owner-only permissions).
+install_tls() { # DIR OWNER
+  mkdir -p "$1"
+  cp "$TLS_DIR/ca.pem" "$TLS_DIR/server.pem" "$TLS_DIR/server.key" "$1/"
+  chown -R "$2:$2" "$1"; chmod 700 "$1"; chmod 600 "$1/server.key"
+}
+make_tls
 
 # ---- Postgres
 start_postgres() {
@@ -82,10 +112,16 @@ port = $PG_PORT
 unix_socket_directories = '$PG_RUN'
 password_encryption = 'scram-sha-256'
 max_connections = 200
+ssl = on
+ssl_cert_file = '$PG_DIR/tls/server.pem'
+ssl_key_file = '$PG_DIR/tls/server.key'
 CONF
+  install_tls "$PG_DIR/tls" postgres
   chown postgres:postgres "$PG_DATA/grm.conf" "$PG_DATA/pg_hba.conf"
   if pg_running; then
     echo "services-up: Postgres already running (pid $(head -n1 "$PG_DATA/postmaster.pid"))"
+    # Picks up settings added since it started (ssl can change on reload).
+    as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" reload >/dev/null 9>&- || fail "Postgres did not reload its configuration"
   else
     echo "services-up: starting Postgres on 127.0.0.1:$PG_PORT"
     touch "$PG_LOG"; chown postgres:postgres "$PG_LOG"
@@ -133,6 +169,12 @@ start_rabbitmq() {
   # default_* create the user and vhost on first boot instead of guest.
   (umask 077; cat >"$RMQ_DIR/rabbitmq.conf" <<CONF
 listeners.tcp.default = 127.0.0.1:$AMQP_PORT
+listeners.ssl.default = 127.0.0.1:$AMQPS_PORT
+ssl_options.cacertfile = $RMQ_DIR/tls/ca.pem
+ssl_options.certfile = $RMQ_DIR/tls/server.pem
+ssl_options.keyfile = $RMQ_DIR/tls/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
 default_vhost = grm
 default_user = grm
 default_pass = $RMQ_PASSWORD
@@ -144,11 +186,19 @@ log.console = false
 log.file.level = info
 CONF
   )
+  install_tls "$RMQ_DIR/tls" rabbitmq
   chown -R rabbitmq:rabbitmq "$RMQ_DIR"; chmod 700 "$RMQ_DIR"
 
   if pid="$(rmq_pid)" && rmq_login_ok; then
-    echo "services-up: RabbitMQ already running (pid $pid)"
-    return
+    if port_open "$AMQPS_PORT"; then
+      echo "services-up: RabbitMQ already running (pid $pid)"
+      return
+    fi
+    # Started before this configuration had a TLS listener: restart it with the current one.
+    echo "services-up: restarting RabbitMQ (pid $pid) to add its TLS listener on 127.0.0.1:$AMQPS_PORT"
+    "$RMQ_BIN/rabbitmqctl" -q stop >/dev/null 2>&1 || true
+    local wait_until=$((SECONDS + START_TIMEOUT))
+    while rmq_pid >/dev/null; do ((SECONDS < wait_until)) || fail "RabbitMQ (pid $pid) did not stop"; sleep 0.5; done
   fi
   if ! rmq_pid >/dev/null; then
     echo "services-up: starting RabbitMQ on 127.0.0.1:$AMQP_PORT"
@@ -178,6 +228,7 @@ CONF
     "$ctl" -q list_users --no-table-headers | cut -f1 | grep -qx guest && "$ctl" -q delete_user guest
     rmq_login_ok || fail "cannot log in to RabbitMQ as grm on 127.0.0.1:$AMQP_PORT vhost grm"
   fi
+  port_open "$AMQPS_PORT" || { log_tail "$RMQ_DIR/log/grm@localhost.log"; fail "RabbitMQ's TLS listener does not answer on 127.0.0.1:$AMQPS_PORT"; }
 }
 
 want postgres && start_postgres

@@ -27,6 +27,30 @@ public sealed class WorkerOptionsTests
     }
 
     [Fact]
+    public async Task Tls_settings_that_cannot_work_stop_the_start_naming_the_setting()
+    {
+        using var withoutTls = Build(new()
+        {
+            ["Postgres:ConnectionString"] = "Host=127.0.0.1;Port=1;Database=none;Username=none",
+            ["RabbitMq:Username"] = "grm",
+            ["RabbitMq:TlsCaFile"] = "/etc/hostname",
+        });
+        using var missingCa = Build(new()
+        {
+            ["Postgres:ConnectionString"] = "Host=127.0.0.1;Port=1;Database=none;Username=none",
+            ["RabbitMq:Username"] = "grm",
+            ["RabbitMq:UseTls"] = "true",
+            ["RabbitMq:TlsCaFile"] = "/nonexistent/ca.pem",
+        });
+
+        var first = Failures(await Assert.ThrowsAnyAsync<Exception>(() => withoutTls.StartAsync()));
+        var second = Failures(await Assert.ThrowsAnyAsync<Exception>(() => missingCa.StartAsync()));
+
+        Assert.Contains(first, f => f.Contains("RabbitMq:TlsCaFile is set but RabbitMq:UseTls is false", StringComparison.Ordinal));
+        Assert.Contains(second, f => f.Contains("RabbitMq:TlsCaFile '/nonexistent/ca.pem' does not exist", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_missing_broker_user_names_its_environment_variable()
     {
         using var host = Build(new() { ["Postgres:ConnectionString"] = "Host=127.0.0.1;Port=1;Database=none;Username=none" });

@@ -15,7 +15,19 @@ public sealed class RabbitMqOptions
 
     public string Password { get; set; } = "";
 
+    /// <summary>Connect with TLS (the broker's TLS port, usually 5671, goes in <see cref="Port"/>).</summary>
     public bool UseTls { get; set; }
+
+    /// <summary>
+    /// PEM file of the CA that signed the broker's certificate, trusted instead of the system store (a private CA);
+    /// empty: the system store. The host name is checked either way.
+    /// </summary>
+    public string TlsCaFile { get; set; } = "";
+
+    /// <summary>The name the broker's certificate must carry; empty: <see cref="Host"/>.</summary>
+    public string TlsServerName { get; set; } = "";
+
+    internal string ServerName => string.IsNullOrWhiteSpace(TlsServerName) ? Host : TlsServerName;
 
     /// <summary>Unacked deliveries the worker holds; at least one full batch (<see cref="WorkerOptions.BatchMessageLimit"/>).</summary>
     public int Prefetch { get; set; } = 32;
@@ -38,5 +50,8 @@ public sealed class RabbitMqOptions
         if (string.IsNullOrWhiteSpace(o.ScoreQueue)) yield return $"{Section}:ScoreQueue is required";
         if (string.IsNullOrWhiteSpace(o.ResultExchange)) yield return $"{Section}:ResultExchange is required";
         if (o.PublishTimeout <= TimeSpan.Zero) yield return $"{Section}:PublishTimeout must be positive";
+        if (!string.IsNullOrWhiteSpace(o.TlsCaFile) && !o.UseTls) yield return $"{Section}:TlsCaFile is set but {Section}:UseTls is false";
+        if (o.UseTls && !string.IsNullOrWhiteSpace(o.TlsCaFile) && !File.Exists(o.TlsCaFile))
+            yield return $"{Section}:TlsCaFile '{o.TlsCaFile}' does not exist";
     }
 }

@@ -103,7 +103,14 @@ public static class WorkerServiceCollectionExtensions
                 {
                     h.Username(o.Username);
                     h.Password(o.Password);
-                    if (o.UseTls) h.UseSsl(s => s.ServerName = o.Host);
+                    if (o.UseTls)
+                    {
+                        h.UseSsl(s =>
+                        {
+                            s.ServerName = o.ServerName;
+                            if (BrokerTls.Validation(o) is { } validate) s.CertificateValidationCallback = validate;
+                        });
+                    }
                 });
                 cfg.ConfigureEndpoints(context);
             });

@@ -147,7 +147,7 @@ internal static class RabbitMqConnections
         VirtualHost = o.VirtualHost,
         UserName = o.Username,
         Password = o.Password,
-        Ssl = new SslOption { Enabled = o.UseTls, ServerName = o.Host },
+        Ssl = new SslOption { Enabled = o.UseTls, ServerName = o.ServerName, CertificateValidationCallback = BrokerTls.Validation(o) },
         ClientProvidedName = clientName,
         AutomaticRecoveryEnabled = true,
     };
