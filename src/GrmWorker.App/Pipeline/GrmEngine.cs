@@ -51,6 +51,8 @@ public sealed class GrmEngine : IGrmGenerator, IDisposable
         return Config.BosTokenId is { } bos ? [bos, .. ids] : ids;
     }
 
+    public int[] EncodeContinuation(string text) => Tokenizer.Encode(text);
+
     public string Decode(IReadOnlyList<int> ids) => Tokenizer.Decode([.. ids], skipSpecialTokens: true);
 
     /// <summary>

@@ -23,6 +23,9 @@ public interface IGrmGenerator
     /// <summary>Prompt token ids as the model sees them. Called from several threads at once.</summary>
     int[] Encode(string prompt);
 
+    /// <summary>Ids of text that continues a prompt: the tokenizer's alone, no BOS. Called from several threads at once.</summary>
+    int[] EncodeContinuation(string text);
+
     /// <summary>Text of generated token ids, special tokens skipped.</summary>
     string Decode(IReadOnlyList<int> ids);
 

@@ -21,9 +21,10 @@ internal sealed class JobRun
     private readonly List<GrmSample> _samples = [];
     private readonly List<SampleRecord> _records = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    // Prompt ids by prompt text: samples that draw the same shown order (or the identity order the size check
-    // encoded) reuse the ids instead of tokenizing the same prompt again.
+    // Prompt ids by shown order: samples that draw the same order (or the identity order the size check encoded)
+    // reuse the ids instead of tokenizing the same prompt again.
     private readonly Dictionary<string, int[]> _encoded = new(StringComparer.Ordinal);
+    private PromptPieceEncoder? _pieces;
 
     public JobRun(IncomingRequest incoming, PromptBuilder prompts, IStoppingRule rule, string aggregation,
         SamplingOptions sampling, int maxNewTokens, IReadOnlyList<string> stopStrings)
@@ -42,8 +43,18 @@ internal sealed class JobRun
 
     public IncomingRequest Incoming { get; }
 
-    /// <summary>Records ids already computed for <paramref name="prompt"/> (the size check's encoding).</summary>
-    public void RememberEncoded(string prompt, int[] ids) => _encoded.TryAdd(prompt, ids);
+    /// <summary>
+    /// Records the identity order's ids (the size check's encoding) and, when it is exact for this job, the piece
+    /// encoder that assembles the other orders' ids without tokenizing their whole prompts.
+    /// </summary>
+    public void RememberEncoded(Permutation identity, int[] ids, PromptPieceEncoder? pieces)
+    {
+        _encoded.TryAdd(OrderKey(identity), ids);
+        _pieces = pieces;
+    }
+
+    /// <summary>Whether this job's prompts are assembled from piece ids (see <see cref="PromptPieceEncoder"/>).</summary>
+    public bool EncodesByPieces => _pieces is not null;
 
     public ScoreRequest Request => Incoming.Request;
 
@@ -99,8 +110,13 @@ internal sealed class JobRun
             var index = _samples.Count + i;
             var seed = SeedDerivation.SampleSeed(JobSeed, index);
             var permutation = Permutation.FromSeed(ResponseCount, seed);
-            var prompt = Prompts.Build(Input, permutation);
-            if (!_encoded.TryGetValue(prompt, out var ids)) _encoded[prompt] = ids = encode(prompt);
+            var key = OrderKey(permutation);
+            if (!_encoded.TryGetValue(key, out var ids))
+            {
+                _encoded[key] = ids = _pieces is not null
+                    ? _pieces.Encode(Prompts.BuildPieces(Input, permutation))
+                    : encode(Prompts.Build(Input, permutation));
+            }
             specs[i] = new SampleSpec(index, seed, permutation, ids);
         }
         // The samples differ only from the first shown response on: share the common token prefix.
@@ -167,6 +183,8 @@ internal sealed class JobRun
         _samples[position] = _samples[position] with { MetaScore = metaScore };
         _records[position] = _records[position] with { MetaScore = metaScore };
     }
+
+    private static string OrderKey(Permutation permutation) => string.Join(',', permutation.Order);
 
     private static int CommonPrefixLength(SampleSpec[] specs)
     {

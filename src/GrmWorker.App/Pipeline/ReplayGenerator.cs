@@ -102,6 +102,8 @@ public sealed class ReplayGenerator : IGrmGenerator
         return _config.BosTokenId is { } bos ? [bos, .. ids] : ids;
     }
 
+    public int[] EncodeContinuation(string text) => _tokenizer.Encode(text);
+
     public string Decode(IReadOnlyList<int> ids) => _tokenizer.Decode([.. ids], skipSpecialTokens: true);
 
     public Task<GenerationResult> GenerateAsync(IReadOnlyList<GenerationJob> jobs, TimeSpan timeout, CancellationToken cancellationToken)

@@ -125,8 +125,9 @@ public sealed class ScoringPipeline(
         var kMin = Math.Min(r.KMin ?? stopping.Value.KMin, kMax);
         var rule = StoppingRules.For(r.Stopping ?? w.DefaultStopping, stopping.Value with { KMax = kMax, KMin = kMin });
         var maxNew = r.MaxNewTokens ?? w.DefaultMaxNewTokens;
-        var identityPrompt = _prompts.Build(new PromptInput(r.Query, r.Responses, r.Reference), Permutation.Identity(r.Responses.Count));
-        var identityIds = engine.Encode(identityPrompt);
+        var identity = Permutation.Identity(r.Responses.Count);
+        var identityPieces = _prompts.BuildPieces(new PromptInput(r.Query, r.Responses, r.Reference), identity);
+        var identityIds = engine.Encode(string.Concat(identityPieces));
         var promptTokens = identityIds.Length;
         var context = engine.ContextLength;
         if (promptTokens + maxNew + engine.ContextMargin > context)
@@ -137,7 +138,7 @@ public sealed class ScoringPipeline(
         var temperature = (float)(r.Temperature ?? w.DefaultTemperature);
         var sampling = new SamplingOptions { Temperature = temperature, TopP = (float)w.TopP };
         var run = new JobRun(incoming, _prompts, rule, aggregation, sampling, maxNew, engine.StopStrings);
-        run.RememberEncoded(identityPrompt, identityIds);
+        run.RememberEncoded(identity, identityIds, PromptPieceEncoder.TryCreate(identityPieces, identityIds, engine.Encode, engine.EncodeContinuation));
         return run;
     }
 
