@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -26,22 +27,25 @@ using RabbitMQ.Client.Exceptions;
 namespace GrmWorker.App.Commands;
 
 /// <summary>
-/// `grm bench pipeline [--jobs N] [--responses R] [--samples K] [--model-jobs M] [--json]`: what the worker costs
+/// `grm bench pipeline [--jobs N] [--responses R] [--samples K] [--model-jobs M] [--concurrency C] [--repeats R] [--json]`: what the worker costs
 /// around the model, on the real local RabbitMQ and Postgres (deploy/local/services-up.sh, GRM_* settings).
 /// 1. N jobs through a worker hosted in-process with a <see cref="ReplayGenerator"/> (stored GRM texts, no model):
 ///    publish → validation → parse/vote → one transaction of binary COPYs → result on grm.rewards; jobs/s, rows/s.
-/// 2. The same rows, read back, in ONE transaction of one binary COPY per table into a second fresh database: rows/s;
-///    and, to show the storage share of the pipeline, the same jobs through JobWriter (one transaction each) into a third.
-/// 3. M bundled-model jobs (models/tiny-random, real <see cref="GrmEngine"/>) one at a time: wall time per job from
+///    Untimed warm-up rounds of N jobs go first, until one round JIT-compiles fewer than 100 methods (a worker is a
+///    long-running process; tiered JIT recompiles for its first ~15 s); then R timed rounds; the median is reported.
+/// 2. The same rows, read back, in ONE transaction of one binary COPY per table into a second fresh database, R times
+///    (truncated between): the median's rows/s; and, to show the storage share of the pipeline, the same jobs through
+///    JobWriter in batches of Worker:BatchMessageLimit (one transaction each, as the worker writes) into a third.
+/// 3. M bundled-model jobs (models/grm-tiny, the default model, real <see cref="GrmEngine"/>) one at a time: wall time per job from
 ///    publish to result vs the time inside generation rounds → the pipeline's overhead.
 /// Scratch databases (grm_bench_*) and queues are made per run and dropped at the end, also on failure.
 /// </summary>
 internal static class PipelineBenchCommand
 {
     private const string Hint = "Start the services with deploy/local/services-up.sh, then `source deploy/local/env.sh`.";
-    private const int ModelMaxNewTokens = 64;
-    private const int ModelSamples = 4;
     private const int ReplayMaxNewTokens = 512;
+    private const int MaxWarmUpRounds = 8;
+    private const int SettledJitMethods = 100;
 
     private static readonly string[] Tables = ["scoring_jobs", "job_responses", "grm_samples", "principles", "critiques", "scores", "rewards"];
 
@@ -52,29 +56,30 @@ internal static class PipelineBenchCommand
         var samples = new Option<int>("--samples") { Description = "Samples per job (k; stopping none, so every job draws k).", DefaultValueFactory = _ => 8 };
         var modelJobs = new Option<int>("--model-jobs") { Description = "Bundled-model jobs for the overhead figure (0: skip).", DefaultValueFactory = _ => 5 };
         var concurrency = new Option<int>("--concurrency") { Description = "Worker:ConcurrencyLimit for the replayed jobs (batches in flight; default: the worker's setting).", DefaultValueFactory = _ => 0 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed rounds of the pipeline and of the raw COPY; each reports its median.", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
         var command = new Command("pipeline", "Worker cost without the model: replayed jobs/s and rows/s vs raw binary COPY; overhead on bundled-model jobs.")
         {
-            jobs, responses, samples, modelJobs, concurrency, json,
+            jobs, responses, samples, modelJobs, concurrency, repeats, json,
         };
         command.SetAction((ParseResult r, CancellationToken ct) => RunAsync(
-            new Settings(r.GetValue(jobs), r.GetValue(responses), r.GetValue(samples), r.GetValue(modelJobs), r.GetValue(concurrency)), r.GetValue(json), Console.Out, Console.Error, ct));
+            new Settings(r.GetValue(jobs), r.GetValue(responses), r.GetValue(samples), r.GetValue(modelJobs), r.GetValue(concurrency), r.GetValue(repeats)), r.GetValue(json), Console.Out, Console.Error, ct));
         return command;
     }
 
-    private sealed record Settings(int Jobs, int Responses, int Samples, int ModelJobs, int Concurrency);
+    private sealed record Settings(int Jobs, int Responses, int Samples, int ModelJobs, int Concurrency, int Repeats);
 
     private static async Task<int> RunAsync(Settings s, bool json, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
-        if (s.Jobs < 1 || s.Responses is < 1 or > 16 || s.Samples is < 1 or > 64 || s.ModelJobs < 0 || s.Concurrency < 0)
+        if (s.Jobs < 1 || s.Responses is < 1 or > 16 || s.Samples is < 1 or > 64 || s.ModelJobs < 0 || s.Concurrency < 0 || s.Repeats is < 1 or > 9)
         {
-            stderr.WriteLine("grm bench pipeline: --jobs >= 1, --responses 1..16, --samples 1..64, --model-jobs >= 0, --concurrency >= 0.");
+            stderr.WriteLine("grm bench pipeline: --jobs >= 1, --responses 1..16, --samples 1..64, --model-jobs >= 0, --concurrency >= 0, --repeats 1..9.");
             return 2;
         }
         var modelDir = FindBundledModel();
         if (modelDir is null)
         {
-            stderr.WriteLine("grm bench pipeline: models/tiny-random not found above the current or app directory.");
+            stderr.WriteLine("grm bench pipeline: models/grm-tiny not found above the current or app directory.");
             return 2;
         }
         var configuration = new ConfigurationBuilder().AddEnvironmentVariables(WorkerHost.EnvironmentPrefix).Build();
@@ -98,19 +103,22 @@ internal static class PipelineBenchCommand
                 ["stopping"] = "none",
                 ["concurrency"] = s.Concurrency == 0 ? new WorkerOptions().ConcurrencyLimit : s.Concurrency,
                 ["cores"] = Environment.ProcessorCount,
+                ["repeats"] = s.Repeats,
             };
             if (!json)
-                stdout.WriteLine($"Pipeline bench: {s.Jobs} jobs x {s.Responses} responses x {s.Samples} samples (stopping none), concurrency {report["concurrency"]}, replayed GRM texts, RabbitMQ + Postgres on loopback, {Environment.ProcessorCount} cores");
+                stdout.WriteLine($"Pipeline bench: {s.Jobs} jobs x {s.Responses} responses x {s.Samples} samples (stopping none), concurrency {report["concurrency"]}, replayed GRM texts, RabbitMQ + Postgres on loopback, {Environment.ProcessorCount} cores; median of {s.Repeats} rounds each");
 
-            var pipeline = await run.ReplayAsync(s, ct);
+            var (pipeline, warmUpRounds) = await run.ReplayAsync(s, ct);
+            report["warmUpRounds"] = warmUpRounds;
             report["pipeline"] = pipeline.ToJson();
             if (!json)
             {
-                stdout.WriteLine($"  pipeline  {pipeline.Wall.TotalSeconds,7:F2} s  {pipeline.Jobs / pipeline.Wall.TotalSeconds,8:F1} jobs/s  {pipeline.TotalRows,8} rows  {pipeline.TotalRows / pipeline.Wall.TotalSeconds,9:F0} rows/s  (publish to last result; statuses {pipeline.StatusText})");
+                stdout.WriteLine($"  warm-up   {warmUpRounds} round(s) of {s.Jobs} jobs, until one JIT-compiled fewer than {SettledJitMethods} methods (at most {MaxWarmUpRounds}); timed rounds compiled {string.Join(" / ", pipeline.AllJit.Select(j => j.Methods))} methods");
+                stdout.WriteLine($"  pipeline  {pipeline.Wall.TotalSeconds,7:F2} s  {pipeline.Jobs / pipeline.Wall.TotalSeconds,8:F1} jobs/s  {pipeline.TotalRows,8} rows  {pipeline.TotalRows / pipeline.Wall.TotalSeconds,9:F0} rows/s  (publish to last result; statuses {pipeline.StatusText}; rounds {Walls(pipeline.AllWalls)})");
             }
-            var (raw, perJob) = await run.RawCopyAsync(pipeline, ct);
+            var (raw, perJob) = await run.RawCopyAsync(pipeline, s.Repeats, ct);
             report["rawCopy"] = raw.ToJson();
-            report["jobWriterPerJob"] = perJob.ToJson();
+            report["jobWriterBatched"] = perJob.ToJson();
             var ratio = (pipeline.TotalRows / pipeline.Wall.TotalSeconds) / (raw.TotalRows / raw.Wall.TotalSeconds);
             var rowsMatch = Tables.All(t => pipeline.Rows[t] == raw.Rows[t] && pipeline.Rows[t] == perJob.Rows[t]);
             report["rowsMatch"] = rowsMatch;
@@ -119,8 +127,8 @@ internal static class PipelineBenchCommand
             report["ratioGoalMet"] = ratio >= 0.5;
             if (!json)
             {
-                stdout.WriteLine($"  raw COPY  {raw.Wall.TotalSeconds,7:F2} s  {"",13}  {raw.TotalRows,8} rows  {raw.TotalRows / raw.Wall.TotalSeconds,9:F0} rows/s  (one transaction, one binary COPY per table)");
-                stdout.WriteLine($"  JobWriter {perJob.Wall.TotalSeconds,7:F2} s  {pipeline.Jobs / perJob.Wall.TotalSeconds,8:F1} jobs/s  {perJob.TotalRows,8} rows  {perJob.TotalRows / perJob.Wall.TotalSeconds,9:F0} rows/s  (the same jobs, one transaction each, no broker: the storage share of the pipeline)");
+                stdout.WriteLine($"  raw COPY  {raw.Wall.TotalSeconds,7:F2} s  {"",13}  {raw.TotalRows,8} rows  {raw.TotalRows / raw.Wall.TotalSeconds,9:F0} rows/s  (one transaction, one binary COPY per table; rounds {Walls(raw.AllWalls)})");
+                stdout.WriteLine($"  JobWriter {perJob.Wall.TotalSeconds,7:F2} s  {pipeline.Jobs / perJob.Wall.TotalSeconds,8:F1} jobs/s  {perJob.TotalRows,8} rows  {perJob.TotalRows / perJob.Wall.TotalSeconds,9:F0} rows/s  (the same jobs, {new WorkerOptions().BatchMessageLimit} per transaction as the worker batches, no broker: the storage share)");
                 stdout.WriteLine($"  rows per table: {string.Join(", ", Tables.Select(t => $"{t} {pipeline.Rows[t]}"))}{(rowsMatch ? " (same in all three databases)" : " — MISMATCH: raw COPY " + string.Join(", ", Tables.Select(t => $"{t} {raw.Rows[t]}")) + "; JobWriter " + string.Join(", ", Tables.Select(t => $"{t} {perJob.Rows[t]}")))}");
                 stdout.WriteLine($"  pipeline / raw COPY rows/s = {ratio:P1} (goal >= 50%: {(ratio >= 0.5 ? "met" : "NOT met")})");
             }
@@ -131,10 +139,10 @@ internal static class PipelineBenchCommand
                 report["modelJobs"] = model.ToJson();
                 if (!json)
                 {
-                    stdout.WriteLine($"Bundled-model jobs: {model.Jobs} jobs one at a time on {model.ModelId}, k {ModelSamples}, maxNewTokens {ModelMaxNewTokens}, stopping none, after one warm-up job");
+                    stdout.WriteLine($"Bundled-model jobs: {model.Jobs} jobs from its heldout.jsonl one at a time on {model.ModelId}, worker defaults (adaptive stopping): {model.MeanSamples:F1} samples, {model.MeanGeneratedTokens:F0} generated tokens per job; after one warm-up job");
                     stdout.WriteLine($"  wall per job {model.WallMs:F1} ms (publish to result), in generation {model.GenerationMs:F1} ms, around it {model.WallMs - model.GenerationMs:F1} ms");
                     stdout.WriteLine($"  pipeline overhead = {model.OverheadPercent:F1}% of generation time (goal <= 5%: {(model.OverheadPercent <= 5 ? "met" : "NOT met")})");
-                    stdout.WriteLine($"  statuses {model.StatusText}: the random-weight model writes no parsable scores, so jobs end failed/no_valid_samples; every sample is still parsed and stored, which is what is timed.");
+                    stdout.WriteLine($"  statuses {model.StatusText}");
                     stdout.WriteLine("  (the worker ran with Worker:BatchMessageLimit 1; with the default a lone job also waits Worker:BatchTimeLimit for a batch to fill)");
                 }
             }
@@ -152,13 +160,15 @@ internal static class PipelineBenchCommand
         }
     }
 
+    private static string Walls(IReadOnlyList<TimeSpan> walls) => string.Join(" / ", walls.Select(w => w.TotalSeconds.ToString("F2", CultureInfo.InvariantCulture)));
+
     private static string? FindBundledModel()
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
         {
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
-                var candidate = Path.Combine(dir.FullName, "models", "tiny-random");
+                var candidate = Path.Combine(dir.FullName, "models", "grm-tiny");
                 if (File.Exists(Path.Combine(candidate, ModelConfig.FileName))) return candidate;
             }
         }
@@ -169,6 +179,14 @@ internal static class PipelineBenchCommand
 
     private sealed record PipelineFigures(int Jobs, TimeSpan Wall, IReadOnlyDictionary<string, long> Rows, IReadOnlyDictionary<string, int> Statuses, IReadOnlyList<string> RequestIds)
     {
+        /// <summary>Every timed round's wall time, in run order; <see cref="Wall"/> is their median.</summary>
+        public IReadOnlyList<TimeSpan> AllWalls { get; init; } = [Wall];
+
+        /// <summary>What the JIT compiled during this round (<see cref="AllJit"/>: every timed round's).</summary>
+        public JitFigures Jit { get; init; } = new(0, TimeSpan.Zero);
+
+        public IReadOnlyList<JitFigures> AllJit { get; init; } = [];
+
         public long TotalRows => Rows.Values.Sum();
 
         public bool AllScored => Statuses.Count == 1 && Statuses.ContainsKey("scored");
@@ -178,6 +196,8 @@ internal static class PipelineBenchCommand
         public JsonObject ToJson() => new()
         {
             ["seconds"] = Math.Round(Wall.TotalSeconds, 3),
+            ["roundSeconds"] = new JsonArray([.. AllWalls.Select(w => (JsonNode?)Math.Round(w.TotalSeconds, 3))]),
+            ["roundJitMethods"] = new JsonArray([.. AllJit.Select(j => (JsonNode?)j.Methods)]),
             ["jobsPerSecond"] = Math.Round(Jobs / Wall.TotalSeconds, 1),
             ["rows"] = TotalRows,
             ["rowsPerSecond"] = Math.Round(TotalRows / Wall.TotalSeconds),
@@ -186,19 +206,25 @@ internal static class PipelineBenchCommand
         };
     }
 
+    private sealed record JitFigures(long Methods, TimeSpan Time);
+
     private sealed record CopyFigures(TimeSpan Wall, IReadOnlyDictionary<string, long> Rows)
     {
+        public IReadOnlyList<TimeSpan> AllWalls { get; init; } = [Wall];
+
         public long TotalRows => Rows.Values.Sum();
 
         public JsonObject ToJson() => new()
         {
             ["seconds"] = Math.Round(Wall.TotalSeconds, 3),
+            ["roundSeconds"] = new JsonArray([.. AllWalls.Select(w => (JsonNode?)Math.Round(w.TotalSeconds, 3))]),
             ["rows"] = TotalRows,
             ["rowsPerSecond"] = Math.Round(TotalRows / Wall.TotalSeconds),
         };
     }
 
-    private sealed record ModelFigures(string ModelId, int Jobs, double WallMs, double GenerationMs, IReadOnlyDictionary<string, int> Statuses)
+    private sealed record ModelFigures(string ModelId, int Jobs, double WallMs, double GenerationMs, IReadOnlyDictionary<string, int> Statuses,
+        double MeanSamples, double MeanGeneratedTokens)
     {
         public double OverheadPercent => (WallMs - GenerationMs) / GenerationMs * 100;
 
@@ -208,15 +234,15 @@ internal static class PipelineBenchCommand
         {
             ["modelId"] = ModelId,
             ["jobs"] = Jobs,
-            ["samples"] = ModelSamples,
-            ["maxNewTokens"] = ModelMaxNewTokens,
+            ["settings"] = "worker defaults (adaptive stopping, Stopping:KMax, Worker:DefaultMaxNewTokens)",
+            ["meanSamplesPerJob"] = Math.Round(MeanSamples, 2),
+            ["meanGeneratedTokensPerJob"] = Math.Round(MeanGeneratedTokens, 1),
             ["wallMsPerJob"] = Math.Round(WallMs, 2),
             ["generationMsPerJob"] = Math.Round(GenerationMs, 2),
             ["overheadPercent"] = Math.Round(OverheadPercent, 2),
             ["overheadGoalPercent"] = 5,
             ["overheadGoalMet"] = OverheadPercent <= 5,
             ["statuses"] = new JsonObject(Statuses.Select(r => KeyValuePair.Create(r.Key, (JsonNode?)r.Value))),
-            ["note"] = "random-weight model: no sample parses, jobs end failed/no_valid_samples; samples are still parsed and stored",
         };
     }
 
@@ -242,18 +268,11 @@ internal static class PipelineBenchCommand
             {
                 throw new BenchException($"Postgres is not reachable at {StorageDataSource.Describe(adminConnection)}: {ex.Message}. {Hint}", ex);
             }
-            var factory = new ConnectionFactory
-            {
-                HostName = rabbit.Host,
-                Port = rabbit.Port,
-                VirtualHost = rabbit.VirtualHost,
-                UserName = rabbit.Username,
-                Password = rabbit.Password,
-            };
-            if (rabbit.UseTls) factory.Ssl = new SslOption(rabbit.Host, enabled: true);
+            var factory = Messaging.RabbitMqConnections.Factory(rabbit, "grm-bench-pipeline");
+            factory.AutomaticRecoveryEnabled = false;
             try
             {
-                _connection = await factory.CreateConnectionAsync("grm-bench-pipeline", ct);
+                _connection = await factory.CreateConnectionAsync(ct);
             }
             catch (BrokerUnreachableException ex)
             {
@@ -263,38 +282,75 @@ internal static class PipelineBenchCommand
             await _channel.ExchangeDeclareAsync(rabbit.ResultExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: ct);
         }
 
-        public async Task<PipelineFigures> ReplayAsync(Settings s, CancellationToken ct)
+        /// <summary>
+        /// Warm-up rounds until the JIT settles, then <see cref="Settings.Repeats"/> timed rounds of
+        /// <see cref="Settings.Jobs"/> jobs through one worker; the round with the median wall time is reported (its rows
+        /// counted as the difference before/after it). Each round's JIT work is kept, so a reader sees it was steady.
+        /// </summary>
+        public async Task<(PipelineFigures Median, int WarmUpRounds)> ReplayAsync(Settings s, CancellationToken ct)
         {
             var database = await CreateDatabaseAsync("pipeline", ct);
             var replay = ReplayGenerator.Load(modelDir);
-            var requests = new List<string>(s.Jobs);
-            var ids = new List<string>(s.Jobs);
             var route = $"bench.{_suffix}";
-            for (var i = 0; i < s.Jobs; i++)
-            {
-                var id = $"bench-{_suffix}-{i:D6}";
-                ids.Add(id);
-                requests.Add(JsonSerializer.Serialize(Request(id, route, i, s.Responses, s.Samples, ReplayMaxNewTokens)));
-                // Scores vary per job, sample and response (deterministic), so voting has real work and ties are rare.
-                var job = i;
-                replay.AddScored(id, job, s.Responses, s.Samples, (sample, response) => 1 + ((job * 7) + (sample * 3) + (response * 5) + (job * sample)) % 10);
-            }
-
-            var figures = await HostAndRunAsync(database, "replay", s, services => services.Replace(ServiceDescriptor.Singleton<IGrmGenerator>(replay)),
+            var figures = new List<PipelineFigures>();
+            var warmUpRounds = 0;
+            await HostAndRunAsync(database, "replay", s, services => services.Replace(ServiceDescriptor.Singleton<IGrmGenerator>(replay)),
                 async (host, results, ct2) =>
                 {
-                    var clock = Stopwatch.StartNew();
-                    foreach (var body in requests) await PublishAsync(Queue("replay"), body, ct2);
-                    var statuses = await results.WaitAsync(s.Jobs, TimeSpan.FromSeconds(120 + s.Jobs), ct2);
-                    clock.Stop();
-                    return (clock.Elapsed, statuses);
+                    var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+                    var expected = 0;
+                    async Task<PipelineFigures> RoundAsync(string kind)
+                    {
+                        var round = ReplayedRequests(replay, kind, s.Jobs, route, s);
+                        var before = await CountRowsAsync(database.DataSource, ct2);
+                        var jitMethods = JitInfo.GetCompiledMethodCount();
+                        var jitTime = JitInfo.GetCompilationTime();
+                        var clock = Stopwatch.StartNew();
+                        foreach (var (_, body) in round) await PublishAsync(Queue("replay"), body, ct2);
+                        expected += round.Count;
+                        var statuses = await results.WaitAsync(expected, TimeSpan.FromSeconds(120 + s.Jobs), ct2);
+                        clock.Stop();
+                        var jit = new JitFigures(JitInfo.GetCompiledMethodCount() - jitMethods, JitInfo.GetCompilationTime() - jitTime);
+                        var after = await CountRowsAsync(database.DataSource, ct2);
+                        var roundStatuses = statuses.Where(x => x.Value > seen.GetValueOrDefault(x.Key))
+                            .ToDictionary(x => x.Key, x => x.Value - seen.GetValueOrDefault(x.Key), StringComparer.Ordinal);
+                        seen = new Dictionary<string, int>(statuses, StringComparer.Ordinal);
+                        return new PipelineFigures(s.Jobs, clock.Elapsed, Tables.ToDictionary(t => t, t => after[t] - before[t], StringComparer.Ordinal),
+                            roundStatuses, [.. round.Select(x => x.Id)]) { Jit = jit };
+                    }
+
+                    // Tiered JIT keeps recompiling hot code for the first ~15 s of a worker's life (MassTransit, Npgsql,
+                    // ours): a long-running worker never sees that, so rounds are timed only once a round compiles little.
+                    while (warmUpRounds < MaxWarmUpRounds)
+                    {
+                        warmUpRounds++;
+                        if ((await RoundAsync($"warm{warmUpRounds}")).Jit.Methods < SettledJitMethods) break;
+                    }
+                    for (var r = 0; r < s.Repeats; r++) figures.Add(await RoundAsync($"r{r}"));
+                    return (TimeSpan.Zero, (IReadOnlyDictionary<string, int>)seen);
                 }, route, ct);
-            var rows = await CountRowsAsync(database.DataSource, ct);
-            return new PipelineFigures(s.Jobs, figures.Wall, rows, figures.Statuses, ids);
+            var median = figures.OrderBy(f => f.Wall).ElementAt(figures.Count / 2);
+            return (median with { AllWalls = [.. figures.Select(f => f.Wall)], AllJit = [.. figures.Select(f => f.Jit)] }, warmUpRounds);
         }
 
-        /// <summary>The raw COPY baseline, and the same jobs through <see cref="JobWriter"/> one transaction each (a third database).</summary>
-        public async Task<(CopyFigures Raw, CopyFigures PerJob)> RawCopyAsync(PipelineFigures pipeline, CancellationToken ct)
+        /// <summary>Request bodies for replayed jobs, their GRM texts registered with <paramref name="replay"/>.</summary>
+        private List<(string Id, string Body)> ReplayedRequests(ReplayGenerator replay, string kind, int count, string route, Settings s)
+        {
+            var requests = new List<(string, string)>(count);
+            var offset = kind == "warm" ? 2_000_000 : 0;
+            for (var i = 0; i < count; i++)
+            {
+                var id = $"bench-{_suffix}-{kind}-{i:D6}";
+                var job = offset + i;
+                requests.Add((id, JsonSerializer.Serialize(Request(id, route, job, s.Responses, s.Samples, ReplayMaxNewTokens))));
+                // Scores vary per job, sample and response (deterministic), so voting has real work and ties are rare.
+                replay.AddScored(id, job, s.Responses, s.Samples, (sample, response) => 1 + ((job * 7) + (sample * 3) + (response * 5) + (job * sample)) % 10);
+            }
+            return requests;
+        }
+
+        /// <summary>The raw COPY baseline, and the same jobs through <see cref="JobWriter"/> in worker-sized batches (a third database).</summary>
+        public async Task<(CopyFigures Raw, CopyFigures PerJob)> RawCopyAsync(PipelineFigures pipeline, int repeats, CancellationToken ct)
         {
             // The same rows: read back what the pipeline stored, then COPY them into a fresh database.
             var source = new JobReader(_dataSources[0]);
@@ -304,16 +360,28 @@ internal static class PipelineBenchCommand
 
             var target = await CreateDatabaseAsync("rawcopy", ct);
             await new MigrationRunner(target.DataSource, Options.Create(new StorageOptions { ConnectionString = target.ConnectionString })).RunAsync(ct);
-            var clock = Stopwatch.StartNew();
-            await RawCopy.WriteAsync(target.DataSource, jobs, ct);
-            clock.Stop();
-            var raw = new CopyFigures(clock.Elapsed, await CountRowsAsync(target.DataSource, ct));
+            var walls = new List<TimeSpan>();
+            IReadOnlyDictionary<string, long> rawRows = new Dictionary<string, long>();
+            for (var r = 0; r < repeats; r++)
+            {
+                if (r > 0)
+                {
+                    await using var truncate = target.DataSource.CreateCommand("TRUNCATE scoring_jobs RESTART IDENTITY CASCADE");
+                    await truncate.ExecuteNonQueryAsync(ct);
+                }
+                var rawClock = Stopwatch.StartNew();
+                await RawCopy.WriteAsync(target.DataSource, jobs, ct);
+                walls.Add(rawClock.Elapsed);
+                rawRows = await CountRowsAsync(target.DataSource, ct);
+            }
+            var raw = new CopyFigures(walls.Order().ElementAt(walls.Count / 2), rawRows) { AllWalls = walls };
+            var clock = new Stopwatch();
 
             var perJob = await CreateDatabaseAsync("jobwriter", ct);
             await new MigrationRunner(perJob.DataSource, Options.Create(new StorageOptions { ConnectionString = perJob.ConnectionString })).RunAsync(ct);
             var writer = new JobWriter(perJob.DataSource);
-            clock.Restart();
-            foreach (var job in jobs) await writer.WriteAsync(job, ct);
+            clock.Start();
+            foreach (var batch in jobs.Chunk(new WorkerOptions().BatchMessageLimit)) await writer.WriteBatchAsync(batch, ct);
             clock.Stop();
             return (raw, new CopyFigures(clock.Elapsed, await CountRowsAsync(perJob.DataSource, ct)));
         }
@@ -327,14 +395,15 @@ internal static class PipelineBenchCommand
             var statuses = new Dictionary<string, int>(StringComparer.Ordinal);
             string modelId = "";
             IReadOnlyDictionary<string, int> warmUp = new Dictionary<string, int>();
-            await HostAndRunAsync(database, "model", s with { Samples = ModelSamples, Concurrency = 0 }, _ => { }, async (host, results, ct2) =>
+            // Samples 0: the worker's own stopping settings, as a bundled-model job gets them.
+            await HostAndRunAsync(database, "model", s with { Samples = 0, Concurrency = 0 }, _ => { }, async (host, results, ct2) =>
             {
                 var metrics = host.Services.GetRequiredService<WorkerMetrics>();
                 modelId = host.Services.GetRequiredService<IGrmGenerator>().ModelId;
                 for (var i = -1; i < s.ModelJobs; i++)
                 {
                     var id = $"bench-{_suffix}-model-{i + 1:D3}";
-                    var body = JsonSerializer.Serialize(Request(id, route, 1_000_000 + i, s.Responses, ModelSamples, ModelMaxNewTokens));
+                    var body = ModelJobRequest(id, route, i + 1);
                     var before = metrics.GenerationTime;
                     var clock = Stopwatch.StartNew();
                     await PublishAsync(Queue("model"), body, ct2);
@@ -355,7 +424,13 @@ internal static class PipelineBenchCommand
                 }
                 return (TimeSpan.Zero, (IReadOnlyDictionary<string, int>)statuses);
             }, route, ct, batchMessageLimit: 1);
-            return new ModelFigures(modelId, s.ModelJobs, walls.Average(), generation.Average(), statuses);
+            await using var means = database.Item1.CreateCommand(
+                "SELECT avg(samples_used)::float8, avg(generated_tokens)::float8 FROM scoring_jobs WHERE request_id LIKE $1 AND request_id <> $2");
+            means.Parameters.Add(new NpgsqlParameter<string> { TypedValue = $"bench-{_suffix}-model-%" });
+            means.Parameters.Add(new NpgsqlParameter<string> { TypedValue = $"bench-{_suffix}-model-000" });
+            await using var reader = await means.ExecuteReaderAsync(ct);
+            await reader.ReadAsync(ct);
+            return new ModelFigures(modelId, s.ModelJobs, walls.Average(), generation.Average(), statuses, reader.GetDouble(0), reader.GetDouble(1));
         }
 
         private string Queue(string phase) => $"grm.score.bench-{_suffix}-{phase}";
@@ -377,9 +452,8 @@ internal static class PipelineBenchCommand
                 ["Postgres:ConnectionString"] = database.ConnectionString,
                 ["RabbitMq:ScoreQueue"] = queue,
                 ["Model:Directory"] = modelDir,
-                ["Stopping:KMax"] = k,
-                ["Stopping:KMin"] = k,
-                ["Stopping:RoundSize"] = k,
+                // Meta scores are model work too (and voting jobs do not need them): neither phase loads the meta-RM.
+                ["Model:MetaRmDirectory"] = "none",
                 ["Http:Url"] = "",
             };
             if (batchMessageLimit is { } limit) overrides["Worker:BatchMessageLimit"] = limit.ToString(CultureInfo.InvariantCulture);
@@ -387,6 +461,13 @@ internal static class PipelineBenchCommand
             {
                 overrides["Worker:ConcurrencyLimit"] = s.Concurrency.ToString(CultureInfo.InvariantCulture);
                 overrides["RabbitMq:Prefetch"] = Math.Max(rabbit.Prefetch, s.Concurrency * new WorkerOptions().BatchMessageLimit).ToString(CultureInfo.InvariantCulture);
+            }
+            if (s.Samples > 0)
+            {
+                // Every replayed job draws exactly k samples in one round.
+                overrides["Stopping:KMax"] = k;
+                overrides["Stopping:KMin"] = k;
+                overrides["Stopping:RoundSize"] = k;
             }
             builder.Configuration.AddInMemoryCollection(overrides);
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true).AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
@@ -410,6 +491,25 @@ internal static class PipelineBenchCommand
 
         private async Task PublishAsync(string queue, string body, CancellationToken ct) =>
             await _channel!.BasicPublishAsync("", queue, mandatory: false, new BasicProperties { DeliveryMode = DeliveryModes.Persistent }, Encoding.UTF8.GetBytes(body), ct);
+
+        /// <summary>
+        /// A job from the bundled model's own task (line <paramref name="line"/> of its heldout.jsonl), so the model writes
+        /// what it was trained to write, with the worker's default k, stopping and token limits.
+        /// </summary>
+        private string ModelJobRequest(string id, string route, int line)
+        {
+            var heldout = Path.Combine(modelDir, "heldout.jsonl");
+            if (!File.Exists(heldout)) throw new BenchException($"{heldout} is missing (models/train_grm.py writes it with the model)");
+            var item = JsonNode.Parse(File.ReadLines(heldout).Skip(line).First())!.AsObject();
+            return JsonSerializer.Serialize(new
+            {
+                requestId = id,
+                route,
+                query = (string?)item["query"],
+                responses = item["responses"]!.AsArray().Select(r => (string?)r).ToArray(),
+                seed = line,
+            });
+        }
 
         private static object Request(string id, string route, int seed, int responses, int samples, int maxNewTokens) => new
         {

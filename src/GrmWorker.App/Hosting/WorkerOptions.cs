@@ -11,8 +11,11 @@ public sealed class WorkerOptions
     /// <summary>How long a batch waits to fill before it runs with what it has.</summary>
     public TimeSpan BatchTimeLimit { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>Batches in flight at once; generation itself runs one at a time (one model).</summary>
-    public int ConcurrencyLimit { get; set; } = 1;
+    /// <summary>
+    /// Batches in flight at once. Generation itself runs one at a time (one model); a second batch lets one batch's
+    /// validation, prompt encoding, parsing and Postgres write overlap the other's generation.
+    /// </summary>
+    public int ConcurrencyLimit { get; set; } = 2;
 
     /// <summary>Longest one generation round may run; past it the round's jobs get a <c>failed</c> result (<c>generation_timeout</c>).</summary>
     public TimeSpan RoundTimeout { get; set; } = TimeSpan.FromMinutes(5);
