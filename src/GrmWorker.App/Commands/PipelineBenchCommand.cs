@@ -116,11 +116,11 @@ internal static class PipelineBenchCommand
                 stdout.WriteLine($"  warm-up   {warmUpRounds} round(s) of {s.Jobs} jobs, until one JIT-compiled fewer than {SettledJitMethods} methods (at most {MaxWarmUpRounds}); timed rounds compiled {string.Join(" / ", pipeline.AllJit.Select(j => j.Methods))} methods");
                 stdout.WriteLine($"  pipeline  {pipeline.Wall.TotalSeconds,7:F2} s  {pipeline.Jobs / pipeline.Wall.TotalSeconds,8:F1} jobs/s  {pipeline.TotalRows,8} rows  {pipeline.TotalRows / pipeline.Wall.TotalSeconds,9:F0} rows/s  (publish to last result; statuses {pipeline.StatusText}; rounds {Walls(pipeline.AllWalls)})");
             }
-            var (raw, perJob) = await run.RawCopyAsync(pipeline, s.Repeats, ct);
+            var (raw, batched) = await run.RawCopyAsync(pipeline, s.Repeats, ct);
             report["rawCopy"] = raw.ToJson();
-            report["jobWriterBatched"] = perJob.ToJson();
+            report["jobWriterBatched"] = batched.ToJson();
             var ratio = (pipeline.TotalRows / pipeline.Wall.TotalSeconds) / (raw.TotalRows / raw.Wall.TotalSeconds);
-            var rowsMatch = Tables.All(t => pipeline.Rows[t] == raw.Rows[t] && pipeline.Rows[t] == perJob.Rows[t]);
+            var rowsMatch = Tables.All(t => pipeline.Rows[t] == raw.Rows[t] && pipeline.Rows[t] == batched.Rows[t]);
             report["rowsMatch"] = rowsMatch;
             report["ratio"] = Math.Round(ratio, 4);
             report["ratioGoal"] = 0.5;
@@ -128,8 +128,8 @@ internal static class PipelineBenchCommand
             if (!json)
             {
                 stdout.WriteLine($"  raw COPY  {raw.Wall.TotalSeconds,7:F2} s  {"",13}  {raw.TotalRows,8} rows  {raw.TotalRows / raw.Wall.TotalSeconds,9:F0} rows/s  (one transaction, one binary COPY per table; rounds {Walls(raw.AllWalls)})");
-                stdout.WriteLine($"  JobWriter {perJob.Wall.TotalSeconds,7:F2} s  {pipeline.Jobs / perJob.Wall.TotalSeconds,8:F1} jobs/s  {perJob.TotalRows,8} rows  {perJob.TotalRows / perJob.Wall.TotalSeconds,9:F0} rows/s  (the same jobs, {new WorkerOptions().BatchMessageLimit} per transaction as the worker batches, no broker: the storage share)");
-                stdout.WriteLine($"  rows per table: {string.Join(", ", Tables.Select(t => $"{t} {pipeline.Rows[t]}"))}{(rowsMatch ? " (same in all three databases)" : " — MISMATCH: raw COPY " + string.Join(", ", Tables.Select(t => $"{t} {raw.Rows[t]}")) + "; JobWriter " + string.Join(", ", Tables.Select(t => $"{t} {perJob.Rows[t]}")))}");
+                stdout.WriteLine($"  JobWriter {batched.Wall.TotalSeconds,7:F2} s  {pipeline.Jobs / batched.Wall.TotalSeconds,8:F1} jobs/s  {batched.TotalRows,8} rows  {batched.TotalRows / batched.Wall.TotalSeconds,9:F0} rows/s  (the same jobs, {new WorkerOptions().BatchMessageLimit} per transaction as the worker batches, no broker: the storage share)");
+                stdout.WriteLine($"  rows per table: {string.Join(", ", Tables.Select(t => $"{t} {pipeline.Rows[t]}"))}{(rowsMatch ? " (same in all three databases)" : " — MISMATCH: raw COPY " + string.Join(", ", Tables.Select(t => $"{t} {raw.Rows[t]}")) + "; JobWriter " + string.Join(", ", Tables.Select(t => $"{t} {batched.Rows[t]}")))}");
                 stdout.WriteLine($"  pipeline / raw COPY rows/s = {ratio:P1} (goal >= 50%: {(ratio >= 0.5 ? "met" : "NOT met")})");
             }
 
@@ -254,6 +254,7 @@ internal static class PipelineBenchCommand
         private readonly List<string> _databases = [];
         private readonly List<string> _queues = [];
         private readonly List<NpgsqlDataSource> _dataSources = [];
+        private int _replayedJobs;
         private IConnection? _connection;
         private IChannel? _channel;
 
@@ -337,11 +338,10 @@ internal static class PipelineBenchCommand
         private List<(string Id, string Body)> ReplayedRequests(ReplayGenerator replay, string kind, int count, string route, Settings s)
         {
             var requests = new List<(string, string)>(count);
-            var offset = kind == "warm" ? 2_000_000 : 0;
             for (var i = 0; i < count; i++)
             {
                 var id = $"bench-{_suffix}-{kind}-{i:D6}";
-                var job = offset + i;
+                var job = _replayedJobs++; // every round's jobs get their own seeds and scores
                 requests.Add((id, JsonSerializer.Serialize(Request(id, route, job, s.Responses, s.Samples, ReplayMaxNewTokens))));
                 // Scores vary per job, sample and response (deterministic), so voting has real work and ties are rare.
                 replay.AddScored(id, job, s.Responses, s.Samples, (sample, response) => 1 + ((job * 7) + (sample * 3) + (response * 5) + (job * sample)) % 10);
@@ -350,7 +350,7 @@ internal static class PipelineBenchCommand
         }
 
         /// <summary>The raw COPY baseline, and the same jobs through <see cref="JobWriter"/> in worker-sized batches (a third database).</summary>
-        public async Task<(CopyFigures Raw, CopyFigures PerJob)> RawCopyAsync(PipelineFigures pipeline, int repeats, CancellationToken ct)
+        public async Task<(CopyFigures Raw, CopyFigures Batched)> RawCopyAsync(PipelineFigures pipeline, int repeats, CancellationToken ct)
         {
             // The same rows: read back what the pipeline stored, then COPY them into a fresh database.
             var source = new JobReader(_dataSources[0]);
@@ -377,13 +377,13 @@ internal static class PipelineBenchCommand
             var raw = new CopyFigures(walls.Order().ElementAt(walls.Count / 2), rawRows) { AllWalls = walls };
             var clock = new Stopwatch();
 
-            var perJob = await CreateDatabaseAsync("jobwriter", ct);
-            await new MigrationRunner(perJob.DataSource, Options.Create(new StorageOptions { ConnectionString = perJob.ConnectionString })).RunAsync(ct);
-            var writer = new JobWriter(perJob.DataSource);
+            var batched = await CreateDatabaseAsync("jobwriter", ct);
+            await new MigrationRunner(batched.DataSource, Options.Create(new StorageOptions { ConnectionString = batched.ConnectionString })).RunAsync(ct);
+            var writer = new JobWriter(batched.DataSource);
             clock.Start();
             foreach (var batch in jobs.Chunk(new WorkerOptions().BatchMessageLimit)) await writer.WriteBatchAsync(batch, ct);
             clock.Stop();
-            return (raw, new CopyFigures(clock.Elapsed, await CountRowsAsync(perJob.DataSource, ct)));
+            return (raw, new CopyFigures(clock.Elapsed, await CountRowsAsync(batched.DataSource, ct)));
         }
 
         public async Task<ModelFigures> ModelJobsAsync(Settings s, CancellationToken ct)

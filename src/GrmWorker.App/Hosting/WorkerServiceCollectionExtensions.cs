@@ -87,6 +87,7 @@ public static class WorkerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RabbitMqOptions>, RabbitMqOptionsValidator>());
         services.AddSingleton<ResultPublisher>();
         services.AddSingleton<WorkerResilience>();
+        services.AddSingleton<InFlightRequests>();
         services.AddSingleton<MalformedRequestRejecter>();
         services.AddOptions<MassTransitHostOptions>().Configure(o =>
         {

@@ -13,7 +13,8 @@ namespace GrmWorker.App.Messaging;
 /// their stored result again (no model run, no rows). The pipeline scores the rest, <see cref="JobWriter"/> stores
 /// them all in one transaction, and every result is published with the confirms awaited together. All of it happens
 /// inside Consume, so the batch is acked only after every result is committed and confirmed by the broker; a crash
-/// before that redelivers, and the redelivery finds the stored results.
+/// before that redelivers, and the redelivery finds the stored results. A requestId another batch in flight is scoring
+/// waits for that batch (<see cref="InFlightRequests"/>), so it is not run twice.
 /// </summary>
 public sealed class ScoreBatchConsumer(
     ScoringPipeline pipeline,
@@ -21,6 +22,7 @@ public sealed class ScoreBatchConsumer(
     JobReader reader,
     ResultPublisher publisher,
     WorkerResilience resilience,
+    InFlightRequests inFlight,
     WorkerMetrics metrics,
     TimeProvider time,
     ILogger<ScoreBatchConsumer> logger) : IConsumer<Batch<ScoreRequest>>
@@ -49,6 +51,8 @@ public sealed class ScoreBatchConsumer(
         }
         if (deliveries.Count == 0) return;
 
+        // Held until the results are published: a copy of one of these ids in another batch waits, then finds it stored.
+        using var claim = await inFlight.ClaimAsync(unique, cancellationToken);
         var stored = await resilience.Storage.ExecuteAsync(
             static (state, t) => new ValueTask<IReadOnlyDictionary<string, StoredResult>>(state.reader.GetStoredResultsAsync(state.unique, t)),
             (reader, unique), cancellationToken);

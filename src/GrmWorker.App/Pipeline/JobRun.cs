@@ -53,9 +53,6 @@ internal sealed class JobRun
         _pieces = pieces;
     }
 
-    /// <summary>Whether this job's prompts are assembled from piece ids (see <see cref="PromptPieceEncoder"/>).</summary>
-    public bool EncodesByPieces => _pieces is not null;
-
     public ScoreRequest Request => Incoming.Request;
 
     public PromptInput Input { get; }

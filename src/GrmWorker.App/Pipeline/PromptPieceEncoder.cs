@@ -6,8 +6,10 @@ namespace GrmWorker.App.Pipeline;
 /// job instead of every sample's whole prompt. Used only where it is exact for the job: <see cref="TryCreate"/>
 /// checks that the identity order's pieces give the very ids of its whole prompt. A piece boundary always joins
 /// "…]\n" to a response and a response's last newline to "[The End of Response p]"; a shown order changes only the
-/// fence numbers, never those joins, so what holds for the identity order holds for every order (tested against the
-/// real Qwen3, Llama 3, DeepSeek-V3 and Gemma 3 tokenizers in PromptPieceEncoderTests). Not thread-safe: one per job.
+/// fence numbers, never the characters at those joins, so the identity order's check stands for every order. That is
+/// an argument from the locality of pre-tokenization, not a proof: PromptPieceEncoderTests checks every order of
+/// random jobs against whole-prompt encoding on the real Qwen3, Llama 3, DeepSeek-V3 and Gemma 3 tokenizers and the
+/// bundled ones. Not thread-safe: one per job.
 /// </summary>
 internal sealed class PromptPieceEncoder
 {

@@ -16,8 +16,8 @@ public sealed class PromptBuilder(ChatFormat chat, string? systemText = null)
     /// <summary>
     /// The prompt of <see cref="Build"/> cut where the shown order matters: [head … first begin fence], then per
     /// shown response its fenced text (ending in a newline) and the fences after it ([end p][begin p+1], or the last
-    /// end fence and the tail). Pieces at even indices depend only on the positions, odd ones are the responses, so
-    /// every shown order of one job is a rearrangement of the same few strings (see PromptPieceEncoder).
+    /// end fence and the tail). Pieces at even indices do not depend on the shown order, odd ones are the responses,
+    /// so every shown order of one job is a rearrangement of the same few strings (see PromptPieceEncoder).
     /// </summary>
     public IReadOnlyList<string> BuildPieces(PromptInput input, Permutation permutation)
     {
