@@ -31,46 +31,21 @@ public sealed record MetaRmConfig
 
     public string TokenizerPath => Path.GetFullPath(Path.Combine(Directory, TokenizerFile));
 
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
-    {
-        ReadCommentHandling = JsonCommentHandling.Skip,
-        AllowTrailingCommas = true,
-    };
-
     /// <summary>Reads <c>meta-rm-config.json</c> from a meta-RM directory (or the file itself).</summary>
     public static MetaRmConfig Load(string directoryOrFile)
     {
         ArgumentException.ThrowIfNullOrEmpty(directoryOrFile);
-        var file = File.Exists(directoryOrFile) ? directoryOrFile : Path.Combine(directoryOrFile, FileName);
-        if (!File.Exists(file))
-        {
-            throw new ModelConfigException(file, null, System.IO.Directory.Exists(directoryOrFile)
-                ? $"meta-RM directory '{directoryOrFile}' has no {FileName}"
-                : $"meta-RM directory '{directoryOrFile}' does not exist");
-        }
-        Raw? raw;
-        try
-        {
-            raw = JsonSerializer.Deserialize<Raw>(File.ReadAllText(file), JsonOptions);
-        }
-        catch (JsonException ex)
-        {
-            throw new ModelConfigException(file, ex.Path, ex.Message, ex);
-        }
-        if (raw is null)
-        {
-            throw new ModelConfigException(file, null, "the file holds JSON null, not an object");
-        }
+        var (file, raw) = ConfigFile.Read<Raw>(directoryOrFile, FileName, "meta-RM");
         var config = new MetaRmConfig
         {
-            ModelId = Required(file, "modelId", raw.ModelId),
-            ModelFile = Required(file, "modelFile", raw.ModelFile),
-            TokenizerFile = Required(file, "tokenizerFile", raw.TokenizerFile),
+            ModelId = ConfigFile.Required(file, "modelId", raw.ModelId),
+            ModelFile = ConfigFile.Required(file, "modelFile", raw.ModelFile),
+            TokenizerFile = ConfigFile.Required(file, "tokenizerFile", raw.TokenizerFile),
             MaxTokens = raw.MaxTokens is > 0 ? raw.MaxTokens.Value
                 : throw new ModelConfigException(file, "maxTokens", raw.MaxTokens is null ? "is missing" : $"must be positive, not {raw.MaxTokens}"),
             PadTokenId = raw.PadTokenId is >= 0 ? raw.PadTokenId.Value
                 : throw new ModelConfigException(file, "padTokenId", raw.PadTokenId is null ? "is missing" : $"must be 0 or positive, not {raw.PadTokenId}"),
-            InputFormat = Required(file, "inputFormat", raw.InputFormat),
+            InputFormat = ConfigFile.Required(file, "inputFormat", raw.InputFormat),
             Directory = Path.GetDirectoryName(Path.GetFullPath(file))!,
         };
         if (config.InputFormat != SupportedInputFormat)
@@ -87,9 +62,6 @@ public sealed record MetaRmConfig
         }
         return config;
     }
-
-    private static string Required(string file, string field, string? value) =>
-        string.IsNullOrWhiteSpace(value) ? throw new ModelConfigException(file, field, "is missing or empty") : value;
 
     private sealed record Raw(
         string? ModelId,

@@ -78,41 +78,16 @@ public sealed record ModelConfig
     [JsonIgnore]
     public string? MetaRmPath => MetaRm is null ? null : Path.GetFullPath(Path.Combine(Directory, MetaRm));
 
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
-    {
-        ReadCommentHandling = JsonCommentHandling.Skip,
-        AllowTrailingCommas = true,
-    };
-
     /// <summary>Reads <c>grm-config.json</c> from a model directory (or the file itself).</summary>
     public static ModelConfig Load(string directoryOrFile)
     {
-        var file = File.Exists(directoryOrFile) ? directoryOrFile : Path.Combine(directoryOrFile, FileName);
-        if (!File.Exists(file))
-        {
-            throw new ModelConfigException(file, null, System.IO.Directory.Exists(directoryOrFile)
-                ? $"model directory '{directoryOrFile}' has no {FileName}"
-                : $"model directory '{directoryOrFile}' does not exist");
-        }
-        Raw? raw;
-        try
-        {
-            raw = JsonSerializer.Deserialize<Raw>(File.ReadAllText(file), JsonOptions);
-        }
-        catch (JsonException ex)
-        {
-            throw new ModelConfigException(file, ex.Path, ex.Message, ex);
-        }
-        if (raw is null)
-        {
-            throw new ModelConfigException(file, null, "the file holds JSON null, not an object");
-        }
+        var (file, raw) = ConfigFile.Read<Raw>(directoryOrFile, FileName, "model");
         var directory = Path.GetDirectoryName(Path.GetFullPath(file))!;
         var config = new ModelConfig
         {
-            ModelId = Required(file, "modelId", raw.ModelId),
-            ModelFile = Required(file, "modelFile", raw.ModelFile),
-            TokenizerFile = Required(file, "tokenizerFile", raw.TokenizerFile),
+            ModelId = ConfigFile.Required(file, "modelId", raw.ModelId),
+            ModelFile = ConfigFile.Required(file, "modelFile", raw.ModelFile),
+            TokenizerFile = ConfigFile.Required(file, "tokenizerFile", raw.TokenizerFile),
             ContextLength = raw.ContextLength is > 0 ? raw.ContextLength.Value
                 : throw new ModelConfigException(file, "contextLength", raw.ContextLength is null ? "is missing" : $"must be positive, not {raw.ContextLength}"),
             EosTokenIds = raw.EosTokenIds is { Length: > 0 } eos ? eos
@@ -159,9 +134,6 @@ public sealed record ModelConfig
         }
         return new KvCacheConfig { Layout = layout, MaxLength = raw.MaxLength };
     }
-
-    private static string Required(string file, string field, string? value) =>
-        string.IsNullOrWhiteSpace(value) ? throw new ModelConfigException(file, field, "is missing or empty") : value;
 
     private sealed record Raw(
         string? ModelId,
