@@ -293,6 +293,13 @@ class GrmCausalLM(nn.Module):
             return self.lm_head(self.norm(x)), presents
         if kv_layout != "concat":
             raise ValueError(f"kv_layout must be 'concat' or 'shared-buffer', not {kv_layout!r}")
+        x, presents = self.decode_layers(input_ids, attention_mask, position_ids, past_key_values)
+        logits = self.lm_head(self.norm(x))
+        return logits, presents
+
+    def decode_layers(self, input_ids, attention_mask, position_ids, past_key_values):
+        """The concat layout's decoder stack without the final norm and LM head: (hidden states, presents).
+        Training runs it alone for prompt parts that only feed the KV cache."""
         seq = input_ids.shape[1]
         total = attention_mask.shape[1]
         # causal by index in key space: query i (absolute index past+i) sees keys j <= past+i
@@ -308,8 +315,7 @@ class GrmCausalLM(nn.Module):
         for layer, past in zip(self.layers, past_key_values):
             x, present = layer(x, cos, sin, mask, past)
             presents.append(present)
-        logits = self.lm_head(self.norm(x))
-        return logits, presents
+        return x, presents
 
 
 def position_ids_from_mask(attention_mask: torch.Tensor) -> torch.Tensor:

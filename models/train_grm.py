@@ -168,19 +168,9 @@ class TrainingAttention:
 def kv_only(model: gm.GrmCausalLM, input_ids, attention_mask, position_ids, past=None) -> List[gm.KV]:
     """GrmCausalLM.forward (concat layout) without the final norm and LM head: the prefix and each job's own part
     only feed the cache, so their [B, S, vocab] logits would be computed for nothing."""
-    seq, total = input_ids.shape[1], attention_mask.shape[1]
     if past is None:
         past = model.empty_past(input_ids.shape[0])
-    q_idx = torch.arange(seq) + (total - seq)
-    causal = torch.arange(total).unsqueeze(0) <= q_idx.unsqueeze(1)
-    mask = causal[None, None] & attention_mask.to(torch.bool)[:, None, None, :]
-    cos, sin = model.rotary(position_ids)
-    x = model.embed_tokens(input_ids)
-    presents = []
-    for layer, layer_past in zip(model.layers, past):
-        x, present = layer(x, cos, sin, mask, layer_past)
-        presents.append(present)
-    return presents
+    return model.decode_layers(input_ids, attention_mask, position_ids, past)[1]
 
 
 def forward_loss(model: gm.GrmCausalLM, data: Batches, indices: Sequence[int]) -> Tuple[torch.Tensor, int]:
