@@ -144,17 +144,14 @@ public sealed class BundledGrmTests(BundledGrmWorkerFixture worker) : IDisposabl
         Assert.Equal(2, (int)reject["line"]!);
     }
 
-    private Dictionary<string, string?> BrokerSettings() => new()
+    private Dictionary<string, string?> BrokerSettings()
     {
-        ["RabbitMq:Host"] = ServiceSettings.Get("GRM_RABBITMQ__HOST"),
-        ["RabbitMq:Port"] = ServiceSettings.Get("GRM_RABBITMQ__PORT"),
-        ["RabbitMq:VirtualHost"] = ServiceSettings.Get("GRM_RABBITMQ__VIRTUALHOST"),
-        ["RabbitMq:Username"] = ServiceSettings.Get("GRM_RABBITMQ__USERNAME"),
-        ["RabbitMq:Password"] = ServiceSettings.Get("GRM_RABBITMQ__PASSWORD"),
-        ["RabbitMq:ScoreQueue"] = worker.ScoreQueue,
-        ["RabbitMq:ResultExchange"] = WorkerFixture.ResultExchange,
-        ["Postgres:ConnectionString"] = worker.ConnectionString,
-    };
+        var settings = ServiceSettings.Broker();
+        settings["RabbitMq:ScoreQueue"] = worker.ScoreQueue;
+        settings["RabbitMq:ResultExchange"] = WorkerFixture.ResultExchange;
+        settings["Postgres:ConnectionString"] = worker.ConnectionString;
+        return settings;
+    }
 
     private async Task<long> Count(string sql, params object[] parameters) => await worker.ScalarAsync<long>(sql, parameters);
 

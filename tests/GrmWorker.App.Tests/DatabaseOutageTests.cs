@@ -69,15 +69,10 @@ public sealed class DatabaseOutageTests(WorkerFixture worker)
     private static IHost BuildHost(string connectionString, string queue)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(ServiceSettings.Broker())
         {
             ["Postgres:ConnectionString"] = connectionString,
             ["Postgres:CommandTimeout"] = "00:00:05",
-            ["RabbitMq:Host"] = ServiceSettings.Get("GRM_RABBITMQ__HOST"),
-            ["RabbitMq:Port"] = ServiceSettings.Get("GRM_RABBITMQ__PORT"),
-            ["RabbitMq:VirtualHost"] = ServiceSettings.Get("GRM_RABBITMQ__VIRTUALHOST"),
-            ["RabbitMq:Username"] = ServiceSettings.Get("GRM_RABBITMQ__USERNAME"),
-            ["RabbitMq:Password"] = ServiceSettings.Get("GRM_RABBITMQ__PASSWORD"),
             ["RabbitMq:ScoreQueue"] = queue,
             ["Model:Directory"] = Path.Combine(ServiceSettings.RepoRoot, "models", "tiny-random"),
             ["Inference:IntraOpThreads"] = "1",

@@ -236,13 +236,8 @@ public sealed class RelabelTests(WorkerFixture worker) : IDisposable
 
     private Func<StringWriter, StringWriter, CliEnvironment> EnvironmentFor(bool local, bool withDatabase) => (stdout, stderr) =>
     {
-        var settings = new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>(ServiceSettings.Broker())
         {
-            ["RabbitMq:Host"] = ServiceSettings.Get("GRM_RABBITMQ__HOST"),
-            ["RabbitMq:Port"] = ServiceSettings.Get("GRM_RABBITMQ__PORT"),
-            ["RabbitMq:VirtualHost"] = ServiceSettings.Get("GRM_RABBITMQ__VIRTUALHOST"),
-            ["RabbitMq:Username"] = ServiceSettings.Get("GRM_RABBITMQ__USERNAME"),
-            ["RabbitMq:Password"] = ServiceSettings.Get("GRM_RABBITMQ__PASSWORD"),
             ["RabbitMq:ScoreQueue"] = worker.ScoreQueue,
             ["RabbitMq:ResultExchange"] = WorkerFixture.ResultExchange,
             ["Stopping:KMax"] = WorkerFixture.KMax.ToString(CultureInfo.InvariantCulture),

@@ -21,6 +21,16 @@ internal static class ServiceSettings
             $"No setting {name}: neither the environment nor {Path.Combine(RepoRoot, ".local", "credentials.env")} has it. {Hint}");
     }
 
+    /// <summary>The local broker's connection as configuration keys (RabbitMq:Host, Port, VirtualHost, Username, Password).</summary>
+    public static Dictionary<string, string?> Broker() => new()
+    {
+        ["RabbitMq:Host"] = Get("GRM_RABBITMQ__HOST"),
+        ["RabbitMq:Port"] = Get("GRM_RABBITMQ__PORT"),
+        ["RabbitMq:VirtualHost"] = Get("GRM_RABBITMQ__VIRTUALHOST"),
+        ["RabbitMq:Username"] = Get("GRM_RABBITMQ__USERNAME"),
+        ["RabbitMq:Password"] = Get("GRM_RABBITMQ__PASSWORD"),
+    };
+
     private static Dictionary<string, string> ReadFile()
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
