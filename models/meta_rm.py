@@ -197,8 +197,9 @@ def train_meta_rm(
 ) -> MetaRewardModel:
     """Trains a meta-RM: BCE with logits (class-balanced ``pos_weight`` = negatives / positives),
     AdamW, shuffled batches padded per batch. ``labels``: 1 = the sample ranked the true best
-    response first. ``val``: optional (id_lists, labels) reported each epoch. Deterministic for a
-    seed (CPU, same torch build)."""
+    response first. ``val``: optional (id_lists, labels) reported each epoch; with it the weights of the epoch with the
+    lowest validation loss are returned (a few thousand rows overfit within a few epochs). Deterministic for
+    a seed (CPU, same torch build)."""
     if len(id_lists) != len(labels):
         raise ValueError(f"{len(id_lists)} id lists but {len(labels)} labels")
     if not id_lists:
@@ -216,6 +217,7 @@ def train_meta_rm(
     log(f"meta-rm train: {len(labels)} rows ({int(n_pos)} positive), pos_weight {pos_weight.item():.3f}, "
         f"{sum(p.numel() for p in model.parameters())} parameters")
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    best = None  # (validation loss, epoch, weights)
     for epoch in range(1, epochs + 1):
         model.train()
         order = torch.randperm(len(id_lists), generator=gen).tolist()
@@ -236,8 +238,14 @@ def train_meta_rm(
         if val is not None:
             v_scores = torch.tensor(score(model, val[0], batch_size))
             v_y = torch.tensor(val[1], dtype=torch.float32)
-            line += f", val accuracy {float(((v_scores > 0).float() == v_y).float().mean()):.3f}"
+            v_loss = float(F.binary_cross_entropy_with_logits(v_scores, v_y, pos_weight=pos_weight))
+            line += f", val loss {v_loss:.4f}, val accuracy {float(((v_scores > 0).float() == v_y).float().mean()):.3f}"
+            if best is None or v_loss < best[0]:
+                best = (v_loss, epoch, {k: v.clone() for k, v in model.state_dict().items()})
         log(line)
+    if best is not None:
+        model.load_state_dict(best[2])
+        log(f"kept epoch {best[1]} (lowest validation loss {best[0]:.4f})")
     model.eval()
     return model
 
