@@ -17,7 +17,7 @@ once, and R transcripts per job on top of that KV cache: the model learns the di
 samples for a prompt, which is what k-sample voting draws from. Phase 1 trains on core prompts
 (query and responses without the constant instructions), several times cheaper per step; phase 2
 on the full prompt the engine builds. Training is data-parallel over --procs one-thread processes
-(gradients all-reduced each step), which on two cores does ~2.4x the steps of one two-thread process.
+(gradients all-reduced each step), which on two cores runs 2-3.4x the steps of one two-thread process.
 
     /usr/bin/python3 models/train_grm.py        # ~30 min here; needs python3-torch, python3-onnx,
                                                 # libopenblas0-pthread (Debian) and ./grm
@@ -210,9 +210,9 @@ def train(model: gm.GrmCausalLM, phases: Sequence[Tuple[Batches, int, int, float
           procs: int = 1) -> None:
     """AdamW with one warm-up + cosine schedule over all phases; each phase is (data, steps, jobs per step,
     time budget in s). procs > 1 trains data-parallel: that many forked processes of one thread each, every one
-    on its share of each step's jobs, gradients summed in one all-reduce per step. On this 2-core machine two
-    one-thread processes do ~2.3x the work of one two-thread process (torch's intra-op threading barely pays at
-    these matrix sizes)."""
+    on its share of each step's jobs, gradients averaged in one all-reduce per step. On this 2-core machine two
+    one-thread processes run a step 2-3.4x faster than one two-thread process (torch's intra-op threading barely
+    pays at these matrix sizes)."""
     check_training_attention(model, phases[-1][0])
     if procs <= 1:
         _train_rank(model, phases, lr, seed, 0, 1)
