@@ -36,6 +36,7 @@ import time
 from typing import List, Sequence, Tuple
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -223,14 +224,16 @@ def train(model: gm.GrmCausalLM, phases: Sequence[Tuple[Batches, int, int, float
     port = _free_port()
     workers = [ctx.Process(target=_rank_main, args=(model, phases, lr, seed, rank, procs, port, result))
                for rank in range(procs)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    if any(w.exitcode != 0 for w in workers):
-        raise RuntimeError(f"a training process failed: exit codes {[w.exitcode for w in workers]}")
-    model.load_state_dict(torch.load(result))
-    os.unlink(result)
+    try:
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        if any(w.exitcode != 0 for w in workers):
+            raise RuntimeError(f"a training process failed: exit codes {[w.exitcode for w in workers]}")
+        model.load_state_dict(torch.load(result))
+    finally:
+        os.unlink(result)
     model.eval()
 
 
@@ -242,7 +245,6 @@ def _free_port() -> int:
 
 
 def _rank_main(model, phases, lr, seed, rank, procs, port, result) -> None:
-    import torch.distributed as dist
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=procs)
     try:
@@ -302,7 +304,6 @@ def _train_loop(model, data, steps, jobs_per_step, opt, sched, rng, order, start
 def _all_reduce_grads(params, loss, stop: bool, procs: int) -> bool:
     """Averages the gradients (and the loss, for the log) over the ranks in one all-reduce; the last slot carries
     the stop flag, so every rank ends a phase at the same step and the replicas stay identical."""
-    import torch.distributed as dist
     flat = torch.cat([p.grad.reshape(-1) for p in params] + [loss.detach().reshape(1), torch.tensor([float(stop)])])
     dist.all_reduce(flat)
     flat[:-1] /= procs
