@@ -29,7 +29,7 @@ public sealed class EvalCommandTests : IDisposable
         var plot = Path.Combine(_dir, "accuracy.svg");
         var dump = Path.Combine(_dir, "samples.jsonl");
         var args = new EvalCommand.Arguments(data, ModelDirectory: TinyRandom, MetaRmDirectory: Path.Combine(TinyRandom, "meta-rm"), Ks: "2,1",
-            MaxNewTokens: 4, Threads: 1, Json: true, PlotPath: plot, DumpSamplesPath: dump);
+            MaxNewTokens: 4, Threads: 1, Json: true, PlotPath: plot, DumpSamplesPath: dump, ErrorBounds: "0.5, 0.1");
 
         var (code, stdout, stderr) = await RunAsync(args);
 
@@ -51,6 +51,10 @@ public sealed class EvalCommandTests : IDisposable
         Assert.Equal(2, adaptive.GetProperty("meanSamples").GetDouble());
         Assert.Equal(1, adaptive.GetProperty("samplesFraction").GetDouble());
         Assert.InRange(adaptive.GetProperty("accuracy").GetDouble(), 0, 1);
+        Assert.Equal(0.02, adaptive.GetProperty("errorBound").GetDouble());
+        var sweep = json.GetProperty("adaptiveSweep").EnumerateArray().ToArray();
+        Assert.Equal([0.1, 0.5], sweep.Select(a => a.GetProperty("errorBound").GetDouble()));
+        Assert.All(sweep, a => Assert.Equal(2, a.GetProperty("meanSamples").GetDouble())); // k_min = k_max = 2
         Assert.Equal(6, json.GetProperty("samples").GetInt32());
         Assert.True(json.GetProperty("generatedTokens").GetInt64() > 0);
         Assert.True(json.GetProperty("seconds").GetDouble() > 0);
@@ -138,14 +142,14 @@ public sealed class EvalCommandTests : IDisposable
         var data = Write("one.jsonl", """{"id": "a", "query": "q", "responses": ["x", "y"], "best": 0}""");
         var replay = ReplayGenerator.Load(TinyRandom);
         replay.AddScored("a", null, 2, 2, (_, i) => i == 0 ? 9 : 3);
-        var args = new EvalCommand.Arguments(data, ModelDirectory: TinyRandom, NoMetaRm: true, Ks: "1,2");
+        var args = new EvalCommand.Arguments(data, ModelDirectory: TinyRandom, NoMetaRm: true, Ks: "1,2", ErrorBounds: "0.2");
 
         var (code, stdout, stderr) = await RunAsync(args, services => services.AddSingleton<IGrmGenerator>(replay));
 
         Assert.True(code == 0, stderr);
         Assert.Contains("tiny-random-v1", stdout);
         Assert.Contains("meta-RM none", stdout);
-        foreach (var strategy in new[] { "greedy", "voting", "adaptive", "parse-valid: samples 100.0%" })
+        foreach (var strategy in new[] { "greedy", "voting", "adaptive δ=0.02 (setting)", "adaptive δ=0.2 ", "parse-valid: samples 100.0%" })
             Assert.Contains(strategy, stdout);
         Assert.Single(stdout.Split("meta-RM")[1..]); // only the header names it: no meta-RM rows
         Assert.Contains("1/1 items", stderr); // progress
@@ -186,13 +190,23 @@ public sealed class EvalCommandTests : IDisposable
     [InlineData("1,x", "--k")]
     [InlineData("0,2", "--k")]
     [InlineData("1,128", "Validation:MaxKMax")]
-    public async Task Bad_k_lists_are_refused_with_exit_code_2(string ks, string named)
+    public async Task Bad_k_lists_are_refused_with_exit_code_2(string ks, string named) =>
+        await AssertRefusedAsync(new EvalCommand.Arguments("", ModelDirectory: TinyRandom, Ks: ks), named);
+
+    [Theory]
+    [InlineData("0.1,x")]
+    [InlineData("1")]
+    [InlineData("-0.1")]
+    [InlineData(",")]
+    public async Task Bad_error_bound_lists_are_refused_with_exit_code_2(string bounds) =>
+        await AssertRefusedAsync(new EvalCommand.Arguments("", ModelDirectory: TinyRandom, ErrorBounds: bounds), "--error-bounds");
+
+    private async Task AssertRefusedAsync(EvalCommand.Arguments args, string named)
     {
         var data = Write("one.jsonl", """{"query": "q", "responses": ["a", "b"], "best": 0}""");
         var replay = ReplayGenerator.Load(TinyRandom);
 
-        var (code, _, stderr) = await RunAsync(new EvalCommand.Arguments(data, ModelDirectory: TinyRandom, Ks: ks),
-            services => services.AddSingleton<IGrmGenerator>(replay));
+        var (code, _, stderr) = await RunAsync(args with { DataFile = data }, services => services.AddSingleton<IGrmGenerator>(replay));
 
         Assert.Equal(ExitCodes.BadInput, code);
         Assert.Contains(named, stderr);

@@ -91,6 +91,21 @@ public sealed class EvalMetricsTests
     }
 
     [Fact]
+    public void An_error_bound_sweep_replays_the_same_samples_and_looser_bounds_stop_sooner()
+    {
+        // Response 0 wins two samples in three by 8 points: a 2% bound wants 12 samples, 30% stops at 8, 60% at the first round.
+        var item = Item(best: 0, greedy: Scores(0, 9, 1), [.. Enumerable.Range(0, 16).Select(j => j % 3 == 0 ? Scores(j, 1, 9) : Scores(j, 9, 1))]);
+
+        var report = EvalMetrics.Compute([item], [16], Stopping, metaRm: null, sweepErrorBounds: [0.6, 0.3, Stopping.ErrorBound, 0.3]);
+
+        Assert.Equal(Stopping.ErrorBound, report.Adaptive.ErrorBound);
+        Assert.Equal(12, report.Adaptive.MeanSamples);
+        Assert.Equal([0.3, 0.6], report.AdaptiveSweep.Select(a => a.ErrorBound));
+        Assert.Equal([8.0, 4.0], report.AdaptiveSweep.Select(a => a.MeanSamples));
+        Assert.Equal([0.5, 0.25], report.AdaptiveSweep.Select(a => a.SamplesFraction));
+    }
+
+    [Fact]
     public void Adaptive_stopping_never_draws_more_than_the_largest_k()
     {
         var item = Item(best: 0, greedy: Scores(0, 9, 1), Scores(0, 1, 9), Scores(1, 9, 1));

@@ -40,7 +40,8 @@ internal static class EvalCommand
         bool Json = false,
         string? PlotPath = null,
         string? DumpSamplesPath = null,
-        long Seed = 0);
+        long Seed = 0,
+        string? ErrorBounds = null);
 
     public static Command Build()
     {
@@ -57,16 +58,17 @@ internal static class EvalCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the table (no progress on stderr)." };
         var plot = new Option<string?>("--plot") { Description = "Write an SVG plot of accuracy vs k to this path (.svg)." };
         var dump = new Option<string?>("--dump-samples") { Description = "Write one JSON line per sample (text, scores, meta score, ranksBestFirst) to this path." };
+        var errorBounds = new Option<string?>("--error-bounds") { Description = "Also replay adaptive stopping at these error bounds δ (comma separated, each in [0, 1)) on the same samples." };
         var seed = new Option<long>("--seed") { Description = "Job seed of an item without an id: this plus its 0-based item index.", DefaultValueFactory = _ => 0 };
         var command = new Command("eval", "Held-out accuracy of the GRM: greedy, voting@k, meta-RM@k and adaptive stopping.")
         {
-            data, model, metaRm, noMetaRm, ks, temperature, maxNew, limit, batch, threads, json, plot, dump, seed,
+            data, model, metaRm, noMetaRm, ks, temperature, maxNew, limit, batch, threads, json, plot, dump, seed, errorBounds,
         };
         command.SetAction((ParseResult r, CancellationToken ct) => RunAsync(
             new Arguments(
                 r.GetValue(data)!, r.GetValue(model), r.GetValue(metaRm), r.GetValue(noMetaRm), r.GetValue(ks)!, r.GetValue(temperature),
                 r.GetValue(maxNew), r.GetValue(limit), r.GetValue(batch), r.GetValue(threads), r.GetValue(json), r.GetValue(plot),
-                r.GetValue(dump), r.GetValue(seed)),
+                r.GetValue(dump), r.GetValue(seed), r.GetValue(errorBounds)),
             CliEnvironment.Process, ct));
         return command;
     }
@@ -84,6 +86,7 @@ internal static class EvalCommand
     {
         var clock = Stopwatch.StartNew();
         var ks = ParseKs(args.Ks);
+        var errorBounds = ParseErrorBounds(args.ErrorBounds);
         CheckArguments(args);
         var items = await ReadItemsAsync(args, cancellationToken);
 
@@ -109,7 +112,7 @@ internal static class EvalCommand
 
         var stopping = services.GetRequiredService<IOptions<StoppingOptions>>().Value;
         // Meta-RM voting as the worker aggregates it (Aggregator.For("meta-rm"): the top half of the valid samples vote).
-        var report = EvalMetrics.Compute(drawn, ks, stopping, metaRmId is null ? null : new MetaRmOptions());
+        var report = EvalMetrics.Compute(drawn, ks, stopping, metaRmId is null ? null : new MetaRmOptions(), errorBounds);
         var info = new EvalRunInfo(args.DataFile, generator.ModelId, metaRmId, ks, settings.Temperature, settings.MaxNewTokens,
             clock.Elapsed.TotalSeconds, generatedTokens, generationTime.TotalSeconds);
         if (args.PlotPath is { } plotPath) await WriteFileAsync(plotPath, EvalPlot.Render(report, info), "--plot", cancellationToken);
@@ -154,6 +157,20 @@ internal static class EvalCommand
         }
         if (ks.Count == 0) throw new CliException(ExitCodes.BadInput, "--k needs at least one sample count");
         return [.. ks.Distinct().Order()];
+    }
+
+    private static double[] ParseErrorBounds(string? text)
+    {
+        if (text is null) return [];
+        var bounds = new List<double>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || double.IsNaN(d) || d < 0 || d >= 1)
+                throw new CliException(ExitCodes.BadInput, $"--error-bounds takes numbers in [0, 1) separated by commas (got '{text}')");
+            bounds.Add(d);
+        }
+        if (bounds.Count == 0) throw new CliException(ExitCodes.BadInput, "--error-bounds needs at least one error bound");
+        return [.. bounds];
     }
 
     private static void CheckArguments(Arguments a)

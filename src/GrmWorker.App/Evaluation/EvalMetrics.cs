@@ -15,7 +15,9 @@ public static class EvalMetrics
     /// <param name="ks">Sample counts to report voting and meta-RM accuracy at; each voting@k uses the FIRST k samples.</param>
     /// <param name="adaptive">The stopping settings the worker would use for k_max (rounds, kMin, δ): replayed round by round.</param>
     /// <param name="metaRm">Meta-RM voting settings, or null to skip meta-RM figures.</param>
-    public static EvalMetricsReport Compute(IReadOnlyList<ItemSamples> items, IReadOnlyList<int> ks, StoppingOptions adaptive, MetaRmOptions? metaRm)
+    /// <param name="sweepErrorBounds">Other error bounds δ to replay the same rule with (the trade-off of accuracy against samples).</param>
+    public static EvalMetricsReport Compute(IReadOnlyList<ItemSamples> items, IReadOnlyList<int> ks, StoppingOptions adaptive, MetaRmOptions? metaRm,
+        IReadOnlyList<double>? sweepErrorBounds = null)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(ks);
@@ -25,21 +27,30 @@ public static class EvalMetrics
         var kMax = sorted[^1];
         if (items.FirstOrDefault(i => i.Samples.Count < kMax) is { } lacking)
             throw new ArgumentException($"item {lacking.Item.Index} has {lacking.Samples.Count} samples, fewer than k_max = {kMax}", nameof(items));
-        var rule = StoppingRules.For(StoppingKind.Adaptive, adaptive with { KMax = kMax, KMin = Math.Min(adaptive.KMin, kMax) });
+        var stopping = adaptive with { KMax = kMax, KMin = Math.Min(adaptive.KMin, kMax) };
         var metaAggregator = metaRm is null ? null : Aggregator.For(AggregationKind.MetaRm, metaRm);
 
         var greedy = Count(items, i => GreedyRight(i));
         var voting = sorted.ToDictionary(k => k, k => Count(items, i => Right(Aggregator.Voting, i, k)));
         var meta = metaAggregator is null ? null : sorted.ToDictionary(k => k, k => Count(items, i => Right(metaAggregator, i, k)));
-        var used = items.Select(i => AdaptiveSamplesUsed(i.Samples, i.Item.ResponseCount, rule)).ToArray();
-        var adaptiveRight = new EvalAccuracy(items.Where((item, j) => Right(Aggregator.Voting, item, used[j])).Count(), items.Count);
-        var meanUsed = used.Length == 0 ? 0 : used.Average();
+        var sweep = (sweepErrorBounds ?? []).Where(d => d != stopping.ErrorBound).Distinct().Order()
+            .Select(d => Adaptive(items, stopping with { ErrorBound = d })).ToArray();
         return new EvalMetricsReport(
-            items.Count, kMax, greedy, voting, meta,
-            new AdaptiveFigures(adaptiveRight, meanUsed, meanUsed / kMax),
+            items.Count, kMax, greedy, voting, meta, Adaptive(items, stopping),
             Samples: items.Count * kMax,
             ValidSamples: items.Sum(i => i.Samples.Take(kMax).Count(s => s.IsValid)),
-            GreedyValid: items.Count(i => i.Greedy.IsValid));
+            GreedyValid: items.Count(i => i.Greedy.IsValid),
+            AdaptiveSweep: sweep);
+    }
+
+    /// <summary>The adaptive rule with these settings replayed on every item: voting accuracy over the samples it drew, and how many.</summary>
+    private static AdaptiveFigures Adaptive(IReadOnlyList<ItemSamples> items, StoppingOptions stopping)
+    {
+        var rule = StoppingRules.For(StoppingKind.Adaptive, stopping);
+        var used = items.Select(i => AdaptiveSamplesUsed(i.Samples, i.Item.ResponseCount, rule)).ToArray();
+        var right = new EvalAccuracy(items.Where((item, j) => Right(Aggregator.Voting, item, used[j])).Count(), items.Count);
+        var meanUsed = used.Length == 0 ? 0 : used.Average();
+        return new AdaptiveFigures(stopping.ErrorBound, right, meanUsed, meanUsed / stopping.KMax);
     }
 
     /// <summary>True when <paramref name="best"/> holds a value strictly above every other one (a shared top is false).</summary>

@@ -6,8 +6,8 @@ namespace GrmWorker.App.Evaluation;
 
 /// <summary>
 /// A self-contained SVG of accuracy against k (log2 x-axis): voting@k and meta-RM@k as lines with ±SE bars, greedy
-/// as a dashed horizontal line, adaptive stopping as one point at its mean samples per item. Written by hand: one
-/// chart needs no plotting library.
+/// as a dashed horizontal line, adaptive stopping as one point at its mean samples per item (hollow points, labelled δ,
+/// for the other error bounds of `--error-bounds`). Written by hand: one chart needs no plotting library.
 /// </summary>
 public static class EvalPlot
 {
@@ -31,12 +31,15 @@ public static class EvalPlot
         Line(svg, Left, y.Map(report.Greedy.Value), Right, y.Map(report.Greedy.Value), GreedyColor, dashed: true);
         Series(svg, report.Voting, x, y, VotingColor, square: false);
         if (report.MetaRm is { } meta) Series(svg, meta, x, y, MetaColor, square: true);
+        foreach (var swept in report.AdaptiveSweep.Where(a => a.MeanSamples > 0))
+        {
+            var (sx, sy) = (x.Map(Math.Log2(swept.MeanSamples)), y.Map(swept.Accuracy.Value));
+            Diamond(svg, sx, sy, 5, "white", AdaptiveColor);
+            Text(svg, sx, sy - 9, "δ " + swept.ErrorBound.ToString("0.###", CultureInfo.InvariantCulture), "middle", size: 10, color: AdaptiveColor);
+        }
         var adaptive = report.Adaptive;
         if (adaptive.MeanSamples > 0)
-        {
-            var (ax, ay) = (x.Map(Math.Log2(adaptive.MeanSamples)), y.Map(adaptive.Accuracy.Value));
-            svg.Append(CultureInfo.InvariantCulture, $"""<path d="M {F(ax)} {F(ay - 7)} L {F(ax + 7)} {F(ay)} L {F(ax)} {F(ay + 7)} L {F(ax - 7)} {F(ay)} Z" fill="{AdaptiveColor}"/>""").Append('\n');
-        }
+            Diamond(svg, x.Map(Math.Log2(adaptive.MeanSamples)), y.Map(adaptive.Accuracy.Value), 7, AdaptiveColor, AdaptiveColor);
         Legend(svg, report);
         return svg.Append("</svg>\n").ToString();
     }
@@ -85,17 +88,18 @@ public static class EvalPlot
         {
             ($"voting@k", VotingColor, "circle"),
             ($"greedy {Pct(report.Greedy.Value)}", GreedyColor, "dash"),
-            ($"adaptive {Pct(a.Accuracy.Value)}", AdaptiveColor, "diamond"),
+            ($"adaptive {Pct(a.Accuracy.Value)} (δ {a.ErrorBound.ToString("0.###", CultureInfo.InvariantCulture)})", AdaptiveColor, "diamond"),
         };
         if (report.MetaRm is not null) entries.Insert(1, ("meta-RM@k", MetaColor, "square"));
+        // The adaptive entry stays last: its samples/item line goes under it.
+        if (report.AdaptiveSweep.Count > 0) entries.Insert(entries.Count - 1, ("adaptive, other δ", AdaptiveColor, "hollow"));
         foreach (var (label, color, shape) in entries)
         {
             switch (shape)
             {
                 case "dash": Line(svg, lx, ly, lx + 22, ly, color, dashed: true); break;
-                case "diamond":
-                    svg.Append(CultureInfo.InvariantCulture, $"""<path d="M {F(lx + 11)} {F(ly - 6)} L {F(lx + 17)} {F(ly)} L {F(lx + 11)} {F(ly + 6)} L {F(lx + 5)} {F(ly)} Z" fill="{color}"/>""").Append('\n');
-                    break;
+                case "diamond": Diamond(svg, lx + 11, ly, 6, color, color); break;
+                case "hollow": Diamond(svg, lx + 11, ly, 5, "white", color); break;
                 default:
                     Line(svg, lx, ly, lx + 22, ly, color);
                     svg.Append(shape == "square"
@@ -114,14 +118,15 @@ public static class EvalPlot
     private static Scale XScale(EvalMetricsReport report)
     {
         var values = report.Voting.Keys.Select(k => Math.Log2(k)).ToList();
-        if (report.Adaptive.MeanSamples > 0) values.Add(Math.Log2(report.Adaptive.MeanSamples));
+        values.AddRange(report.AdaptiveSweep.Prepend(report.Adaptive).Where(a => a.MeanSamples > 0).Select(a => Math.Log2(a.MeanSamples)));
         return new Scale(values.Min() - 0.5, values.Max() + 0.5, 1, Left, Right);
     }
 
     /// <summary>Accuracy from a round 5% below the lowest figure to one above the highest, within 0..100%.</summary>
     private static Scale YScale(EvalMetricsReport report)
     {
-        var values = report.Voting.Values.Concat(report.MetaRm?.Values ?? []).Append(report.Greedy).Append(report.Adaptive.Accuracy)
+        var values = report.Voting.Values.Concat(report.MetaRm?.Values ?? []).Append(report.Greedy)
+            .Concat(report.AdaptiveSweep.Prepend(report.Adaptive).Select(a => a.Accuracy))
             .Select(a => a.Value).ToArray();
         var low = Math.Max(0, Math.Floor((values.Min() - 0.02) * 20) / 20);
         var high = Math.Min(1, Math.Ceiling((values.Max() + 0.02) * 20) / 20);
@@ -129,6 +134,10 @@ public static class EvalPlot
         var step = high - low <= 0.3 ? 0.05 : high - low <= 0.6 ? 0.1 : 0.2;
         return new Scale(low, high, step, Bottom, Top);
     }
+
+    private static void Diamond(StringBuilder svg, double cx, double cy, double r, string fill, string stroke) =>
+        svg.Append(CultureInfo.InvariantCulture,
+            $"""<path d="M {F(cx)} {F(cy - r)} L {F(cx + r)} {F(cy)} L {F(cx)} {F(cy + r)} L {F(cx - r)} {F(cy)} Z" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>""").Append('\n');
 
     private static void Line(StringBuilder svg, double x1, double y1, double x2, double y2, string color, bool dashed = false) =>
         svg.Append(CultureInfo.InvariantCulture,

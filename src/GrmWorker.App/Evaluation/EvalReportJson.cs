@@ -27,13 +27,8 @@ public static class EvalReportJson
             greedy = report.Greedy.Value,
             voting = ByK(report.Voting, a => a.Value),
             metaRm = report.MetaRm is { } meta ? ByK(meta, a => a.Value) : null,
-            adaptive = new
-            {
-                accuracy = report.Adaptive.Accuracy.Value,
-                standardError = report.Adaptive.Accuracy.StandardError,
-                meanSamples = report.Adaptive.MeanSamples,
-                samplesFraction = report.Adaptive.SamplesFraction,
-            },
+            adaptive = Adaptive(report.Adaptive),
+            adaptiveSweep = report.AdaptiveSweep.Select(Adaptive),
             standardErrors = new
             {
                 greedy = report.Greedy.StandardError,
@@ -50,6 +45,15 @@ public static class EvalReportJson
         };
         return JsonSerializer.Serialize(json, CliJson.Options);
     }
+
+    private static object Adaptive(AdaptiveFigures a) => new
+    {
+        errorBound = a.ErrorBound,
+        accuracy = a.Accuracy.Value,
+        standardError = a.Accuracy.StandardError,
+        meanSamples = a.MeanSamples,
+        samplesFraction = a.SamplesFraction,
+    };
 
     private static SortedDictionary<string, double> ByK(IReadOnlyDictionary<int, EvalAccuracy> byK, Func<EvalAccuracy, double> value) =>
         new(byK.ToDictionary(p => p.Key.ToString(CultureInfo.InvariantCulture), p => value(p.Value)), new NumericKeyOrder());

@@ -26,14 +26,18 @@ public static class EvalTable
             foreach (var (k, accuracy) in meta)
                 Row(table, "meta-RM", Int(k), accuracy, Int(k));
         }
-        var adaptive = report.Adaptive;
-        Row(table, "adaptive", $"≤{Int(report.KMax)}", adaptive.Accuracy,
-            $"{adaptive.MeanSamples.ToString("F2", CultureInfo.InvariantCulture)} ({Pct(adaptive.SamplesFraction)})");
+        AdaptiveRow(table, report.Adaptive, report.KMax, $"adaptive δ={Num(report.Adaptive.ErrorBound)} (setting)");
+        foreach (var adaptive in report.AdaptiveSweep)
+            AdaptiveRow(table, adaptive, report.KMax, $"adaptive δ={Num(adaptive.ErrorBound)}");
         console.Write(table);
         console.MarkupLine(Markup.Escape(
             $"parse-valid: samples {Pct(report.ParseValidRate)} ({report.ValidSamples}/{report.Samples}), greedy {Pct(report.GreedyParseValidRate)} ({report.GreedyValid}/{report.Items}); " +
             "a tie for the top score counts as wrong"));
     }
+
+    private static void AdaptiveRow(Table table, AdaptiveFigures adaptive, int kMax, string strategy) =>
+        Row(table, strategy, $"≤{Int(kMax)}", adaptive.Accuracy,
+            $"{adaptive.MeanSamples.ToString("F2", CultureInfo.InvariantCulture)} ({Pct(adaptive.SamplesFraction)})");
 
     private static void Row(Table table, string strategy, string k, EvalAccuracy accuracy, string samples) =>
         table.AddRow(Markup.Escape(strategy), Markup.Escape(k), Pct(accuracy.Value), Pct(accuracy.StandardError), Markup.Escape(samples));
