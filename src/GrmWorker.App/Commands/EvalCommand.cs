@@ -147,31 +147,14 @@ internal static class EvalCommand
 
     private static int[] ParseKs(string text)
     {
-        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        var ks = new List<int>();
-        foreach (var part in parts)
-        {
-            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var k) || k < 1)
-                throw new CliException(ExitCodes.BadInput, $"--k takes positive integers separated by commas (got '{text}')");
-            ks.Add(k);
-        }
-        if (ks.Count == 0) throw new CliException(ExitCodes.BadInput, "--k needs at least one sample count");
+        var ks = CliList.Parse(text, part => int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var k) && k >= 1 ? k : (int?)null)
+            ?? throw new CliException(ExitCodes.BadInput, $"--k takes positive integers separated by commas (got '{text}')");
         return [.. ks.Distinct().Order()];
     }
 
-    private static double[] ParseErrorBounds(string? text)
-    {
-        if (text is null) return [];
-        var bounds = new List<double>();
-        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || double.IsNaN(d) || d < 0 || d >= 1)
-                throw new CliException(ExitCodes.BadInput, $"--error-bounds takes numbers in [0, 1) separated by commas (got '{text}')");
-            bounds.Add(d);
-        }
-        if (bounds.Count == 0) throw new CliException(ExitCodes.BadInput, "--error-bounds needs at least one error bound");
-        return [.. bounds];
-    }
+    private static double[] ParseErrorBounds(string? text) => text is null ? [] :
+        CliList.Parse(text, part => double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d is >= 0 and < 1 ? d : (double?)null)
+            ?? throw new CliException(ExitCodes.BadInput, $"--error-bounds takes numbers in [0, 1) separated by commas (got '{text}')");
 
     private static void CheckArguments(Arguments a)
     {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using GrmWorker.App.Cli;
 using GrmWorker.Contracts;
 using GrmWorker.Scoring.Simulation;
 using GrmWorker.Scoring.Stopping;
@@ -58,7 +59,9 @@ internal static class SimulateCommand
 
     private static int Run(ParseResult parse, CancellationToken ct)
     {
-        if (!TryList(parse.GetValue(KMaxList)!, int.Parse, out var kMaxes) || !TryList(parse.GetValue(NoiseList)!, double.Parse, out var noises))
+        var kMaxes = CliList.Parse(parse.GetValue(KMaxList)!, t => int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : (int?)null);
+        var noises = CliList.Parse(parse.GetValue(NoiseList)!, t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : (double?)null);
+        if (kMaxes is null || noises is null)
             return Fail("--kmax and --noise take comma-separated numbers");
         var settings = (from k in kMaxes from noise in noises select Setting(parse, k, noise)).ToArray();
         var problem = settings.Select(s => s.Mixture.Validate() ?? s.Stopping.Validate()).FirstOrDefault(p => p is not null)
@@ -122,21 +125,6 @@ internal static class SimulateCommand
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
-
-    private static bool TryList<T>(string text, Func<string, IFormatProvider, T> parse, out T[] values)
-    {
-        try
-        {
-            values = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                .Select(t => parse(t, CultureInfo.InvariantCulture)).ToArray();
-            return values.Length > 0;
-        }
-        catch (FormatException)
-        {
-            values = [];
-            return false;
-        }
-    }
 
     private static int Fail(string message)
     {
