@@ -117,7 +117,10 @@ def teacher_forced(model_dir: str, jobs: int, seed: int) -> Tuple[Dict[str, Tupl
         if careful:
             rows.append((item.kind, task.render_prompt(item.query, [item.responses[i].text for i in order]), text))
     ids = grm_cli.tokenize([p for _, p, _ in rows] + [t for _, _, t in rows], tok)
-    correct, wrong = (v[0] for v in grm_cli.tokenize([" correct", " wrong"], tok))
+    verdicts = grm_cli.tokenize([" correct", " wrong"], tok)
+    if any(len(v) != 1 for v in verdicts):
+        raise SystemExit(f"{tok}: ' correct' / ' wrong' are not single tokens ({verdicts}); --teacher-forced reads one logit each")
+    correct, wrong = (v[0] for v in verdicts)
     per_kind: Dict[str, List[int]] = collections.defaultdict(lambda: [0, 0])
     prob = 0.0
     with torch.no_grad():
