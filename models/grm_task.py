@@ -104,6 +104,11 @@ QUALITY: Dict[Tuple[bool, str], float] = {
 # The sloppy judge's mean score per style, blind to correctness: long or confident looks good.
 SLOPPY_QUALITY = {"explained": 8.4, "terse": 6.0, "hedged": 8.0}
 
+# (unit, smaller unit, factor) of the conversion questions.
+UNITS = [("km", "m", 1000), ("m", "cm", 100), ("kg", "g", 1000), ("l", "ml", 1000)]
+# What the careful judge says about each style of response.
+CAREFUL_HOW = {"explained": "shows the working", "terse": "gives no working", "hedged": "sounds unsure"}
+
 CAREFUL_RATE = 0.75
 CAREFUL_SLIP = 0.04
 CAREFUL_NOISE = 0.85
@@ -163,7 +168,7 @@ def _problem(rng: random.Random) -> Tuple[str, str, str, List[str], Dict[str, st
         phr = {"q": f"What is {a} times {b}?", "work": f"{a} times {b} is {{v}}, so the answer is {{v}}."}
         return kind, phr["q"], str(c), [str(w) for w in sorted(wrong - {c}) if w > 0], phr
     if kind == "convert":
-        unit, small, factor = rng.choice([("km", "m", 1000), ("m", "cm", 100), ("kg", "g", 1000), ("l", "ml", 1000)])
+        unit, small, factor = rng.choice(UNITS)
         n = rng.randint(2, 99)
         c = n * factor
         wrong = {n * factor // 10, n * factor * 10, (n + 1) * factor, (n - 1) * factor}
@@ -243,13 +248,7 @@ def _criteria_careful(item: Item, target: str) -> str:
 def _critique_careful(r: Response, target: str) -> str:
     right = r.value == target
     verdict = "correct" if right else "wrong"
-    if r.style == "explained":
-        how = "shows the working"
-    elif r.style == "terse":
-        how = "gives no working"
-    else:
-        how = "sounds unsure"
-    return f"It gives {r.value} and {how}; {verdict}."
+    return f"It gives {r.value} and {CAREFUL_HOW[r.style]}; {verdict}."
 
 
 def _critique_sloppy(r: Response) -> str:

@@ -28,7 +28,7 @@ import os
 import random
 import re
 import sys
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -36,10 +36,10 @@ sys.path.insert(0, HERE)
 import grm_task as task  # noqa: E402
 
 _TARGET = re.compile(r"must (?:be|read) (.*?) \(70%\)")
-_CRITIQUE = re.compile(r"Response (\d+): It gives (.*?) and (?:shows the working|gives no working|sounds unsure); (correct|wrong)\.")
+_CRITIQUE = re.compile(r"Response (\d+): It gives (.*?) and (?:" + "|".join(map(re.escape, task.CAREFUL_HOW.values())) + r"); (correct|wrong)\.")
 _VALUE = [re.compile(p) for p in (r"Maybe (.*)\? I am not sure\.$", r".*so the answer is (.*)\.$", r".*, so \d+ \w+ is (.*)\.$",
                                   r"From smallest to largest: (.*)\.$", r"Reading from the end: (.*)\.$")]
-_FACTORS = {"km": 1000, "m": 100, "kg": 1000, "l": 1000}
+_FACTORS = {unit: factor for unit, _, factor in task.UNITS}
 
 
 def true_answer(query: str) -> str:
