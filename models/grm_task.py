@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -245,10 +246,26 @@ def _criteria_careful(item: Item, target: str) -> str:
     return f"1. Correctness: {target_text} (70%); 2. Clarity: the working is shown with confidence (30%)."
 
 
+def _units(value: str) -> List[str]:
+    """The digits, letters and unit words of an answer: what the careful judge compares one by one."""
+    return re.findall(r"[a-z]+|\d", value)
+
+
+def check_pairs(value: str, target: str) -> str:
+    """The careful judge's working: each unit of the response's value against the same unit of the
+    target, marked `=` or `x` (`_` pads the shorter). A tiny decoder cannot learn whole-value equality
+    from the verdict token alone, but it learns to copy a pair and to compare two adjacent tokens."""
+    a, b = _units(value), _units(target)
+    n = max(len(a), len(b))
+    a, b = a + ["_"] * (n - len(a)), b + ["_"] * (n - len(b))
+    return " ".join(f"{p}/{q} {'=' if p == q else 'x'}" for p, q in zip(a, b))
+
+
 def _critique_careful(r: Response, target: str) -> str:
     right = r.value == target
+    assert right == (_units(r.value) == _units(target)), (r.value, target)
     verdict = "correct" if right else "wrong"
-    return f"It gives {r.value} and {CAREFUL_HOW[r.style]}; {verdict}."
+    return f"It gives {r.value} and {CAREFUL_HOW[r.style]}; check {check_pairs(r.value, target)}; {verdict}."
 
 
 def _critique_sloppy(r: Response) -> str:

@@ -49,7 +49,7 @@ import meta_rm  # noqa: E402
 import grm_task as task  # noqa: E402
 import grm_tokenizer as gt  # noqa: E402
 
-MODEL_ID = "grm-tiny-v1"
+MODEL_ID = "grm-tiny-v2"
 
 
 def log(msg: str) -> None:
@@ -320,12 +320,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(HERE, "grm-tiny"))
     ap.add_argument("--seed", type=int, default=20261123)
-    ap.add_argument("--train-jobs", type=int, default=12000)
-    ap.add_argument("--transcripts", type=int, default=2, help="transcripts per training job")
-    ap.add_argument("--jobs-per-step", type=int, default=10)
+    ap.add_argument("--train-jobs", type=int, default=24000)
+    ap.add_argument("--transcripts", type=int, default=1, help="transcripts per training job")
+    ap.add_argument("--jobs-per-step", type=int, default=20)
     ap.add_argument("--core-steps", type=int, default=2500, help="phase 1: steps on the core prompts")
-    ap.add_argument("--core-jobs-per-step", type=int, default=6)
-    ap.add_argument("--core-minutes", type=float, default=15.0, help="time budget of phase 1")
+    ap.add_argument("--core-jobs-per-step", type=int, default=12)
+    ap.add_argument("--core-minutes", type=float, default=14.0, help="time budget of phase 1")
     ap.add_argument("--steps", type=int, default=550, help="phase 2: steps on the full prompts")
     ap.add_argument("--lr", type=float, default=4e-3)
     ap.add_argument("--minutes", type=float, default=9.0, help="time budget of phase 2")
@@ -334,9 +334,9 @@ def main() -> None:
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--ffn", type=int, default=384)
     ap.add_argument("--heldout", type=int, default=400, help="held-out items written to OUT/heldout.jsonl")
-    ap.add_argument("--meta-items", type=int, default=250, help="fresh items whose GRM samples train the meta-RM")
+    ap.add_argument("--meta-items", type=int, default=150, help="fresh items whose GRM samples train the meta-RM")
     ap.add_argument("--meta-k", type=int, default=8, help="GRM samples per meta-RM item")
-    ap.add_argument("--meta-epochs", type=int, default=6)
+    ap.add_argument("--meta-epochs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--procs", type=int, default=os.cpu_count() or 2,
                     help="data-parallel training processes of one thread each (1: one process of --threads threads)")

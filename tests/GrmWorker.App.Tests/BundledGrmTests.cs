@@ -17,7 +17,7 @@ namespace GrmWorker.App.Tests;
 public sealed class BundledGrmTests(BundledGrmWorkerFixture worker) : IDisposable
 {
     private const long Seed = 11;
-    private const string ModelId = "grm-tiny-v1";
+    private const string ModelId = "grm-tiny-v2";
     private static readonly TimeSpan Wait = TimeSpan.FromMinutes(3);
 
     private readonly string _dir = Directory.CreateTempSubdirectory("grm-bundled-").FullName;

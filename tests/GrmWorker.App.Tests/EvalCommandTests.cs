@@ -85,8 +85,8 @@ public sealed class EvalCommandTests : IDisposable
         Assert.True(code == 0, stderr);
         var json = JsonDocument.Parse(stdout).RootElement;
         Assert.Equal(6, json.GetProperty("items").GetInt32());
-        Assert.Equal("grm-tiny-v1", json.GetProperty("modelId").GetString());
-        Assert.Equal("grm-tiny-v1-meta-rm", json.GetProperty("metaRmModelId").GetString());
+        Assert.Equal("grm-tiny-v2", json.GetProperty("modelId").GetString());
+        Assert.Equal("grm-tiny-v2-meta-rm", json.GetProperty("metaRmModelId").GetString());
         Assert.Equal(24, json.GetProperty("samples").GetInt32());
         // The trained model writes the output format: nearly every sample parses (96% over 6,400 held-out samples).
         Assert.InRange(json.GetProperty("parseValidRate").GetDouble(), 0.8, 1);
