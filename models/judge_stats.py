@@ -92,15 +92,17 @@ def critique_counts(items: Dict[str, dict], samples_path: str) -> Dict[str, coll
                 if p >= len(shown):
                     continue
                 says_correct = verdict == "correct"
+                steps = collections.Counter({
+                    "critiques": 1,
+                    "quote exact": quote == shown[p],
+                    "stated answer": target[1] == answer,
+                    "check follows": check == task.check_pairs(quote, target[1]),
+                    "verdict reads check": bool(check) and says_correct == ("x" not in _MARK.findall(check)),
+                    "verdict follows": says_correct == (quote == target[1]),
+                    "verdict true": says_correct == (shown[p] == answer),
+                })
                 for kind in ("all", item["kind"]):
-                    c = counts[kind]
-                    c["critiques"] += 1
-                    c["quote exact"] += quote == shown[p]
-                    c["stated answer"] += target[1] == answer
-                    c["check follows"] += check == task.check_pairs(quote, target[1])
-                    c["verdict reads check"] += bool(check) and says_correct == ("x" not in _MARK.findall(check))
-                    c["verdict follows"] += says_correct == (quote == target[1])
-                    c["verdict true"] += says_correct == (shown[p] == answer)
+                    counts[kind].update(steps)
     return counts
 
 
