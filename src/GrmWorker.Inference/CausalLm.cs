@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
-using GrmWorker.Inference.Native;
+using GrmWorker.Inference.Runtime;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace GrmWorker.Inference;
 
@@ -23,14 +25,16 @@ public sealed partial class CausalLm : IDisposable
     internal const string PositionIdsName = "position_ids";
     internal const string LogitsName = "logits";
 
-    private CausalLm(OrtSession session, InferenceOptions options, KvCacheConfig kvCache)
+    private CausalLm(InferenceSession session, string source, InferenceOptions options, KvCacheConfig kvCache)
     {
         Session = session;
+        Source = source;
+        Runner = new OrtRunner(session, source);
         Options = options;
         KvLayout = kvCache.Layout;
         KvMaxLength = kvCache.MaxLength;
-        var inputs = session.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
-        var outputs = session.Outputs.ToDictionary(o => o.Name, StringComparer.Ordinal);
+        var inputs = session.InputMetadata;
+        var outputs = session.OutputMetadata;
         Require(inputs, InputIdsName, TensorElementType.Int64);
         Require(inputs, AttentionMaskName, TensorElementType.Int64);
         HasPositionIds = inputs.ContainsKey(PositionIdsName);
@@ -42,26 +46,26 @@ public sealed partial class CausalLm : IDisposable
         {
             throw Unsupported($"it has no '{LogitsName}' output");
         }
-        if (logits.ElementType is not (TensorElementType.Float or TensorElementType.Float16))
+        if (!logits.IsTensor || logits.ElementDataType is not (TensorElementType.Float or TensorElementType.Float16))
         {
-            throw Unsupported($"'{LogitsName}' is {logits.ElementType}; float32 or float16 is needed");
+            throw Unsupported($"'{LogitsName}' is {logits.ElementDataType}; float32 or float16 is needed");
         }
-        LogitsElementType = logits.ElementType;
-        VocabSize = logits.Dimensions.Count == 3 && logits.Dimensions[2] > 0 ? (int)logits.Dimensions[2] : -1;
+        LogitsElementType = logits.ElementDataType;
+        VocabSize = logits.Dimensions.Length == 3 && logits.Dimensions[2] > 0 ? logits.Dimensions[2] : -1;
 
-        var layers = new SortedDictionary<int, (OrtNodeInfo? Key, OrtNodeInfo? Value)>();
-        foreach (var input in session.Inputs)
+        var layers = new SortedDictionary<int, (string? Key, string? Value)>();
+        foreach (var name in session.InputNames)
         {
-            var m = PastPattern().Match(input.Name);
+            var m = PastPattern().Match(name);
             if (m.Success)
             {
                 var layer = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
                 var entry = layers.GetValueOrDefault(layer);
-                layers[layer] = m.Groups[2].Value == "key" ? (input, entry.Value) : (entry.Key, input);
+                layers[layer] = m.Groups[2].Value == "key" ? (name, entry.Value) : (entry.Key, name);
             }
-            else if (input.Name is not (InputIdsName or AttentionMaskName or PositionIdsName))
+            else if (name is not (InputIdsName or AttentionMaskName or PositionIdsName))
             {
-                throw Unsupported($"input '{input.Name}' is not one this engine feeds (input_ids, attention_mask, position_ids, past_key_values.N.key|value)");
+                throw Unsupported($"input '{name}' is not one this engine feeds (input_ids, attention_mask, position_ids, past_key_values.N.key|value)");
             }
         }
         if (layers.Count == 0)
@@ -79,20 +83,21 @@ public sealed partial class CausalLm : IDisposable
             {
                 throw Unsupported($"past_key_values.{i}.key and .value are not both present (layers must be numbered 0..{NumLayers - 1})");
             }
-            PastKeyNames[i] = pair.Key.Name;
-            PastValueNames[i] = pair.Value.Name;
+            PastKeyNames[i] = pair.Key;
+            PastValueNames[i] = pair.Value;
             foreach (var (kind, index) in new[] { ("key", 2 * i), ("value", 2 * i + 1) })
             {
                 var name = FindPresent(outputs, i, kind) ?? throw Unsupported($"it has no present.{i}.{kind} output");
                 PresentNames[index] = name;
             }
         }
-        KvElementType = first!.ElementType;
+        var firstKey = inputs[first!];
+        KvElementType = firstKey.ElementDataType;
         if (KvElementType is not (TensorElementType.Float or TensorElementType.Float16))
         {
             throw Unsupported($"past_key_values are {KvElementType}; float32 or float16 is needed");
         }
-        var dims = first.Dimensions;
+        var dims = firstKey.Dimensions;
         var present0 = outputs[PresentNames[0]].Dimensions;
         NumKvHeads = FixedDim(dims, present0, 1, "heads");
         HeadDim = FixedDim(dims, present0, 3, "head size");
@@ -101,13 +106,13 @@ public sealed partial class CausalLm : IDisposable
         OutputNames = [LogitsName, .. PresentNames];
         if (options.ExecutionProvider == ExecutionProviderKind.Cuda)
         {
-            DeviceMemory = OrtMemoryInfo.Cuda(session.Api, options.CudaDeviceId);
+            DeviceMemory = new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, options.CudaDeviceId, OrtMemType.Default);
         }
     }
 
-    internal OrtSession Session { get; }
+    internal InferenceSession Session { get; }
 
-    internal OrtEnvironment Environment => Session.Environment;
+    internal OrtRunner Runner { get; }
 
     public InferenceOptions Options { get; }
 
@@ -150,7 +155,10 @@ public sealed partial class CausalLm : IDisposable
     internal string[] OutputNames { get; }
 
     /// <summary>Path of the .onnx file.</summary>
-    public string Source => Session.Source;
+    public string Source { get; }
+
+    /// <summary>KV cache bytes one row needs per cached position: 2 (key, value) x layers x KV heads x head size x element size.</summary>
+    public long KvBytesPerToken => 2L * NumLayers * NumKvHeads * HeadDim * OrtTensors.SizeOf(KvElementType);
 
     public static CausalLm Load(string modelPath, InferenceOptions? options = null) => Load(modelPath, options, new KvCacheConfig());
 
@@ -160,11 +168,10 @@ public sealed partial class CausalLm : IDisposable
         ArgumentNullException.ThrowIfNull(kvCache);
         options ??= new InferenceOptions();
         options.Validate();
-        var env = OrtEnvironment.Shared(options.OrtLibraryPath);
-        var session = OrtSession.Create(env, modelPath, options.ToSessionSettings());
+        var session = OrtSessions.Create(modelPath, options);
         try
         {
-            return new CausalLm(session, options, kvCache);
+            return new CausalLm(session, modelPath, options, kvCache);
         }
         catch
         {
@@ -181,16 +188,16 @@ public sealed partial class CausalLm : IDisposable
     /// <paramref name="cache"/> [B,H,P,Dh]. The cache then holds present [B,H,P+S,Dh]; the returned
     /// logits [B,S,V] are in host memory and owned by the caller.
     /// </summary>
-    internal OrtTensor Forward(
-        OrtTensor inputIds,
-        OrtTensor attentionMask,
-        OrtTensor? positionIds,
+    internal Logits Forward(
+        OrtValue inputIds,
+        OrtValue attentionMask,
+        OrtValue? positionIds,
         KvCache cache,
         OrtIoBinding? binding,
         bool presentOnDevice,
         CancellationToken cancellationToken)
     {
-        var inputs = new List<OrtTensor>(InputNames.Length) { inputIds, attentionMask };
+        var inputs = new List<OrtValue>(InputNames.Length) { inputIds, attentionMask };
         if (HasPositionIds)
         {
             inputs.Add(positionIds ?? throw new ArgumentNullException(nameof(positionIds)));
@@ -201,36 +208,31 @@ public sealed partial class CausalLm : IDisposable
             inputs.Add(cache.Values[i]);
         }
 
-        OrtTensor[] outputs;
+        OrtValue[] outputs;
         if (binding is null)
         {
-            outputs = Session.Run(InputNames, inputs, OutputNames, cancellationToken);
+            outputs = [.. Runner.Run(InputNames, inputs, OutputNames, cancellationToken)];
         }
         else
         {
-            binding.ClearInputs();
-            binding.ClearOutputs();
+            binding.ClearBoundInputs();
+            binding.ClearBoundOutputs();
             for (var i = 0; i < InputNames.Length; i++)
             {
                 binding.BindInput(InputNames[i], inputs[i]);
             }
-            binding.BindOutputToDevice(LogitsName, Environment.CpuMemory);
-            var presentMemory = presentOnDevice && DeviceMemory is not null ? DeviceMemory : Environment.CpuMemory;
+            binding.BindOutputToDevice(LogitsName, OrtMemoryInfo.DefaultInstance);
+            var presentMemory = presentOnDevice && DeviceMemory is not null ? DeviceMemory : OrtMemoryInfo.DefaultInstance;
             foreach (var name in PresentNames)
             {
                 binding.BindOutputToDevice(name, presentMemory);
             }
-            Session.Run(binding, cancellationToken);
-            outputs = binding.GetOutputs();
-            binding.ClearInputs();
+            outputs = [.. Runner.Run(binding, cancellationToken)];
+            binding.ClearBoundInputs();
+            binding.ClearBoundOutputs();
         }
         cache.ReplaceWithPresent(outputs.AsSpan(1), onDevice: binding is not null && presentOnDevice && DeviceMemory is not null);
-        var logits = outputs[0];
-        if (VocabSize < 0)
-        {
-            VocabSize = (int)logits.Shape[2];
-        }
-        return logits;
+        return TakeLogits(outputs[0]);
     }
 
     /// <summary>
@@ -238,24 +240,24 @@ public sealed partial class CausalLm : IDisposable
     /// (<paramref name="keys"/>/<paramref name="values"/>, [B, H, M, Dh] each), which GroupQueryAttention
     /// updates in place. Returns the logits [B, S, V] in host memory, owned by the caller.
     /// </summary>
-    internal OrtTensor ForwardShared(
-        OrtTensor inputIds,
-        OrtTensor attentionMask,
-        OrtTensor? positionIds,
-        IReadOnlyList<OrtTensor> keys,
-        IReadOnlyList<OrtTensor> values,
+    internal Logits ForwardShared(
+        OrtValue inputIds,
+        OrtValue attentionMask,
+        OrtValue? positionIds,
+        IReadOnlyList<OrtValue> keys,
+        IReadOnlyList<OrtValue> values,
         OrtIoBinding binding,
         CancellationToken cancellationToken)
     {
-        binding.ClearInputs();
-        binding.ClearOutputs();
+        binding.ClearBoundInputs();
+        binding.ClearBoundOutputs();
         binding.BindInput(InputIdsName, inputIds);
         binding.BindInput(AttentionMaskName, attentionMask);
         if (HasPositionIds)
         {
             binding.BindInput(PositionIdsName, positionIds ?? throw new ArgumentNullException(nameof(positionIds)));
         }
-        binding.BindOutputToDevice(LogitsName, Environment.CpuMemory); // bound first: outputs come in binding order
+        binding.BindOutputToDevice(LogitsName, OrtMemoryInfo.DefaultInstance); // bound first: outputs come in binding order
         for (var i = 0; i < NumLayers; i++)
         {
             binding.BindInput(PastKeyNames[i], keys[i]);
@@ -263,24 +265,28 @@ public sealed partial class CausalLm : IDisposable
             binding.BindOutput(PresentNames[2 * i], keys[i]);
             binding.BindOutput(PresentNames[(2 * i) + 1], values[i]);
         }
-        Session.Run(binding, cancellationToken);
-        var outputs = binding.GetOutputs();
-        binding.ClearInputs();
-        binding.ClearOutputs();
+        OrtValue[] outputs = [.. Runner.Run(binding, cancellationToken)];
+        binding.ClearBoundInputs();
+        binding.ClearBoundOutputs();
         // outputs[1..] are new references to our own buffers: released, the buffers stay
         foreach (var present in outputs.AsSpan(1))
         {
             present.Dispose();
         }
-        var logits = outputs[0];
+        return TakeLogits(outputs[0]);
+    }
+
+    private Logits TakeLogits(OrtValue value)
+    {
+        var logits = new Logits(value, LogitsElementType);
         if (VocabSize < 0)
         {
-            VocabSize = (int)logits.Shape[2];
+            VocabSize = logits.Vocab;
         }
         return logits;
     }
 
-    private static string? FindPresent(Dictionary<string, OrtNodeInfo> outputs, int layer, string kind)
+    private static string? FindPresent(IReadOnlyDictionary<string, NodeMetadata> outputs, int layer, string kind)
     {
         foreach (var candidate in new[] { $"present.{layer}.{kind}", $"present_key_values.{layer}.{kind}" })
         {
@@ -292,33 +298,33 @@ public sealed partial class CausalLm : IDisposable
         return null;
     }
 
-    private int FixedDim(IReadOnlyList<long> past, IReadOnlyList<long> present, int axis, string what)
+    private int FixedDim(int[] past, int[] present, int axis, string what)
     {
-        if (past.Count == 4 && past[axis] > 0)
+        if (past.Length == 4 && past[axis] > 0)
         {
-            return (int)past[axis];
+            return past[axis];
         }
-        if (present.Count == 4 && present[axis] > 0)
+        if (present.Length == 4 && present[axis] > 0)
         {
-            return (int)present[axis];
+            return present[axis];
         }
         throw Unsupported($"the KV cache's {what} (axis {axis} of [batch, heads, seq, head_dim]) is not a fixed number");
     }
 
-    private void Require(Dictionary<string, OrtNodeInfo> inputs, string name, TensorElementType type)
+    private void Require(IReadOnlyDictionary<string, NodeMetadata> inputs, string name, TensorElementType type)
     {
         if (!inputs.TryGetValue(name, out var node))
         {
             throw Unsupported($"it has no '{name}' input");
         }
-        if (node.ElementType != type)
+        if (!node.IsTensor || node.ElementDataType != type)
         {
-            throw Unsupported($"input '{name}' is {node.ElementType}, not {type}");
+            throw Unsupported($"input '{name}' is {node.ElementDataType}, not {type}");
         }
     }
 
     private NotSupportedException Unsupported(string why) =>
-        new($"Model {Session.Source} is not a causal LM with a KV cache in the expected layout: {why}.");
+        new($"Model {Source} is not a causal LM with a KV cache in the expected layout: {why}.");
 
     [GeneratedRegex(@"^past_key_values\.(\d+)\.(key|value)$")]
     private static partial Regex PastPattern();

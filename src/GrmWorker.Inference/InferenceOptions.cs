@@ -1,16 +1,21 @@
-using GrmWorker.Inference.Native;
-
 namespace GrmWorker.Inference;
+
+/// <summary>Which execution provider runs the model.</summary>
+public enum ExecutionProviderKind
+{
+    Cpu,
+    Cuda,
+}
 
 /// <summary>How the causal LM runs: which ONNX Runtime library, which execution provider, threads.</summary>
 public sealed class InferenceOptions
 {
     public const string SectionName = "Inference";
 
-    /// <summary>Path to libonnxruntime; null: <c>GRM_ORT_LIBRARY</c>, then the bundled npm CPU build.</summary>
+    /// <summary>Path to libonnxruntime; null: <c>GRM_ORT_LIBRARY</c>, then the library the NuGet package ships beside the app.</summary>
     public string? OrtLibraryPath { get; set; }
 
-    /// <summary><c>cpu</c> or <c>cuda</c> (the latter needs ONNX Runtime's CUDA build).</summary>
+    /// <summary><c>cpu</c> or <c>cuda</c> (the latter needs the CUDA build: <c>-p:GrmExecution=cuda</c>).</summary>
     public ExecutionProviderKind ExecutionProvider { get; set; } = ExecutionProviderKind.Cpu;
 
     public int CudaDeviceId { get; set; }
@@ -54,14 +59,4 @@ public sealed class InferenceOptions
             throw new ArgumentOutOfRangeException(nameof(CudaDeviceId), CudaDeviceId, "Inference:CudaDeviceId must be 0 or positive.");
         }
     }
-
-    internal OrtSessionSettings ToSessionSettings() => new()
-    {
-        ExecutionProvider = ExecutionProvider,
-        CudaDeviceId = CudaDeviceId,
-        CudaProviderOptions = CudaProviderOptions,
-        IntraOpThreads = IntraOpThreads,
-        InterOpThreads = InterOpThreads,
-        AllowSpinning = AllowSpinning,
-    };
 }

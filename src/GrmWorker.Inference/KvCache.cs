@@ -1,26 +1,35 @@
-using GrmWorker.Inference.Native;
+using GrmWorker.Inference.Runtime;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace GrmWorker.Inference;
 
 /// <summary>
-/// Per-layer past keys and values, each [B, H, L, Dh], for B rows. After a forward pass it holds the
-/// model's present outputs as they came (no copy). Rows can be gathered into a new cache: that is how a
-/// prefilled prompt is copied to its k sample rows, and how finished rows are dropped.
+/// The concat layout's cache: per-layer past keys and values, each [B, H, L, Dh], for B rows. After a forward
+/// pass it holds the model's present outputs as they came (no copy). Rows can be gathered into a new cache: that
+/// is how a prefilled prompt is copied to its k sample rows, and how finished rows are dropped.
 /// </summary>
 internal sealed class KvCache : IDisposable
 {
-    private KvCache(OrtTensor[] keys, OrtTensor[] values, int batch, int length, bool onDevice)
+    private readonly TensorElementType _type;
+    private readonly int _heads;
+    private readonly int _headDim;
+
+    private KvCache(OrtValue[] keys, OrtValue[] values, TensorElementType type, int heads, int headDim, int batch, int length, bool onDevice)
     {
         Keys = keys;
         Values = values;
+        _type = type;
+        _heads = heads;
+        _headDim = headDim;
         BatchSize = batch;
         Length = length;
         OnDevice = onDevice;
     }
 
-    public OrtTensor[] Keys { get; private set; }
+    public OrtValue[] Keys { get; private set; }
 
-    public OrtTensor[] Values { get; private set; }
+    public OrtValue[] Values { get; private set; }
 
     public int BatchSize { get; private set; }
 
@@ -30,21 +39,23 @@ internal sealed class KvCache : IDisposable
     /// <summary>True when the tensors live in device memory (CUDA with IoBinding): no row operations then.</summary>
     public bool OnDevice { get; private set; }
 
+    /// <summary>Bytes the keys and values hold now: 2 x layers x B x H x L x Dh x element size.</summary>
+    public long Bytes => 2L * Keys.Length * BatchSize * _heads * Length * _headDim * OrtTensors.SizeOf(_type);
+
     public static KvCache Empty(CausalLm model, int batch)
     {
-        var keys = new OrtTensor[model.NumLayers];
-        var values = new OrtTensor[model.NumLayers];
-        ReadOnlySpan<long> shape = [batch, model.NumKvHeads, 0, model.HeadDim];
+        var keys = new OrtValue[model.NumLayers];
+        var values = new OrtValue[model.NumLayers];
         for (var i = 0; i < model.NumLayers; i++)
         {
-            keys[i] = OrtTensor.Allocate(model.Session.Api, model.KvElementType, shape);
-            values[i] = OrtTensor.Allocate(model.Session.Api, model.KvElementType, shape);
+            keys[i] = OrtTensors.Allocate(model.KvElementType, batch, model.NumKvHeads, 0, model.HeadDim);
+            values[i] = OrtTensors.Allocate(model.KvElementType, batch, model.NumKvHeads, 0, model.HeadDim);
         }
-        return new KvCache(keys, values, batch, 0, onDevice: false);
+        return new KvCache(keys, values, model.KvElementType, model.NumKvHeads, model.HeadDim, batch, 0, onDevice: false);
     }
 
     /// <summary>Takes ownership of present outputs (key, value interleaved by layer), releasing the old past.</summary>
-    public void ReplaceWithPresent(ReadOnlySpan<OrtTensor> presents, bool onDevice)
+    public void ReplaceWithPresent(ReadOnlySpan<OrtValue> presents, bool onDevice)
     {
         if (presents.Length != 2 * Keys.Length)
         {
@@ -54,10 +65,11 @@ internal sealed class KvCache : IDisposable
         for (var i = 0; i < Keys.Length; i++)
         {
             Keys[i] = presents[2 * i];
-            Values[i] = presents[2 * i + 1];
+            Values[i] = presents[(2 * i) + 1];
         }
-        BatchSize = (int)Keys[0].Shape[0];
-        Length = (int)Keys[0].Shape[2];
+        var shape = Keys[0].Shape();
+        BatchSize = (int)shape[0];
+        Length = (int)shape[2];
         OnDevice = onDevice;
     }
 
@@ -73,24 +85,16 @@ internal sealed class KvCache : IDisposable
         {
             throw new InvalidOperationException("The KV cache is in device memory; row copies need it on the host.");
         }
-        var api = Keys[0].Api;
-        var type = Keys[0].ElementType;
-        var heads = (int)Keys[0].Shape[1];
-        var headDim = (int)Keys[0].Shape[3];
-        var elementSize = TensorElementTypes.SizeOf(type);
-        var keep = Math.Min(Length, newLength);
-        var rowBytes = headDim * elementSize; // one position
-        var keys = new OrtTensor[Keys.Length];
-        var values = new OrtTensor[Keys.Length];
-        ReadOnlySpan<long> shape = [rows.Length, heads, newLength, headDim];
+        var keys = new OrtValue[Keys.Length];
+        var values = new OrtValue[Keys.Length];
         try
         {
             for (var layer = 0; layer < Keys.Length; layer++)
             {
-                keys[layer] = OrtTensor.Allocate(api, type, shape);
-                values[layer] = OrtTensor.Allocate(api, type, shape);
-                Copy(Keys[layer].AsBytes(), keys[layer].AsBytes(), rows);
-                Copy(Values[layer].AsBytes(), values[layer].AsBytes(), rows);
+                keys[layer] = OrtTensors.Allocate(_type, rows.Length, _heads, newLength, _headDim);
+                values[layer] = OrtTensors.Allocate(_type, rows.Length, _heads, newLength, _headDim);
+                Copy(Keys[layer].Bytes(), keys[layer].Bytes(), rows, newLength);
+                Copy(Values[layer].Bytes(), values[layer].Bytes(), rows, newLength);
             }
         }
         catch
@@ -101,33 +105,32 @@ internal sealed class KvCache : IDisposable
             }
             throw;
         }
-        return new KvCache(keys, values, rows.Length, newLength, onDevice: false);
+        return new KvCache(keys, values, _type, _heads, _headDim, rows.Length, newLength, onDevice: false);
+    }
 
-        void Copy(Span<byte> source, Span<byte> target, ReadOnlySpan<int> rowMap)
+    /// <summary>[rows, H, L, Dh] -> [rowMap.Length, H, newLength, Dh], right-aligned.</summary>
+    private void Copy(Span<byte> source, Span<byte> target, ReadOnlySpan<int> rowMap, int newLength)
+    {
+        var keep = Math.Min(Length, newLength);
+        var positionBytes = _headDim * OrtTensors.SizeOf(_type);
+        var srcPlane = Length * positionBytes;    // one (row, head): [L, Dh]
+        var dstPlane = newLength * positionBytes;
+        var pad = (newLength - keep) * positionBytes;
+        var skip = (Length - keep) * positionBytes;
+        for (var r = 0; r < rowMap.Length; r++)
         {
-            var srcPlane = Length * rowBytes;    // one (row, head): [L, Dh]
-            var dstPlane = newLength * rowBytes;
-            var pad = (newLength - keep) * rowBytes;
-            var skip = (Length - keep) * rowBytes;
-            for (var r = 0; r < rowMap.Length; r++)
+            for (var h = 0; h < _heads; h++)
             {
-                for (var h = 0; h < heads; h++)
-                {
-                    var dst = target.Slice((r * heads + h) * dstPlane, dstPlane);
-                    dst[..pad].Clear();
-                    source.Slice((rowMap[r] * heads + h) * srcPlane + skip, keep * rowBytes).CopyTo(dst[pad..]);
-                }
+                var dst = target.Slice(((r * _heads) + h) * dstPlane, dstPlane);
+                dst[..pad].Clear();
+                source.Slice((((rowMap[r] * _heads) + h) * srcPlane) + skip, keep * positionBytes).CopyTo(dst[pad..]);
             }
         }
     }
 
     private void DisposeTensors()
     {
-        foreach (var t in Keys)
-        {
-            t?.Dispose();
-        }
-        foreach (var t in Values)
+        foreach (var t in Keys.Concat(Values))
         {
             t?.Dispose();
         }

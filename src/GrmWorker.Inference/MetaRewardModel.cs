@@ -1,4 +1,6 @@
-using GrmWorker.Inference.Native;
+using GrmWorker.Inference.Runtime;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using GrmWorker.Inference.Tokenization;
 
 namespace GrmWorker.Inference;
@@ -26,13 +28,15 @@ public sealed class MetaRewardModel : IDisposable
     private static readonly string[] InputNames = [InputIdsName, AttentionMaskName];
     private static readonly string[] OutputNames = [ScoreName];
 
-    private readonly OrtSession _session;
+    private readonly InferenceSession _session;
+    private readonly OrtRunner _runner;
     private readonly Tokenizer _tokenizer;
 
-    private MetaRewardModel(MetaRmConfig config, OrtSession session, Tokenizer tokenizer)
+    private MetaRewardModel(MetaRmConfig config, InferenceSession session, Tokenizer tokenizer)
     {
         Config = config;
         _session = session;
+        _runner = new OrtRunner(session, config.ModelPath);
         _tokenizer = tokenizer;
         CheckInterface();
     }
@@ -51,7 +55,7 @@ public sealed class MetaRewardModel : IDisposable
         options.Validate();
         var config = MetaRmConfig.Load(directory);
         var tokenizer = Tokenizer.Load(config.TokenizerPath);
-        var session = OrtSession.Create(OrtEnvironment.Shared(options.OrtLibraryPath), config.ModelPath, options.ToSessionSettings());
+        var session = OrtSessions.Create(config.ModelPath, options);
         try
         {
             return new MetaRewardModel(config, session, tokenizer);
@@ -129,39 +133,39 @@ public sealed class MetaRewardModel : IDisposable
                 mask[(b * width) + t] = 1;
             }
         }
-        var env = _session.Environment;
-        ReadOnlySpan<long> shape = [rows.Length, width];
-        using var idsTensor = OrtTensor.OverBuffer<long>(env, inputIds, shape);
-        using var maskTensor = OrtTensor.OverBuffer<long>(env, mask, shape);
-        var outputs = _session.Run(InputNames, [idsTensor, maskTensor], OutputNames, cancellationToken);
-        using var score = outputs[0];
-        if (score.ElementType != TensorElementType.Float || score.ElementCount != rows.Length)
+        using var idsTensor = OrtTensors.Over<long>(inputIds, rows.Length, width);
+        using var maskTensor = OrtTensors.Over<long>(mask, rows.Length, width);
+        using var outputs = _runner.Run(InputNames, [idsTensor, maskTensor], OutputNames, cancellationToken);
+        var info = outputs[0].GetTensorTypeAndShape();
+        if (info.ElementDataType != TensorElementType.Float || info.ElementCount != rows.Length)
         {
             throw new InvalidOperationException(
-                $"Meta-RM {Config.ModelPath} returned '{ScoreName}' as {score.ElementType} [{string.Join(",", score.Shape)}]; float32 [{rows.Length}] was expected.");
+                $"Meta-RM {Config.ModelPath} returned '{ScoreName}' as {info.ElementDataType} [{string.Join(",", info.Shape)}]; float32 [{rows.Length}] was expected.");
         }
-        return score.AsSpan<float>().ToArray();
+        return outputs[0].Elements<float>().ToArray();
     }
 
     private void CheckInterface()
     {
-        var inputs = _session.Inputs;
-        if (inputs.Count != 2 || !inputs.Any(i => i.Name == InputIdsName) || !inputs.Any(i => i.Name == AttentionMaskName))
+        var inputs = _session.InputMetadata;
+        if (inputs.Count != 2 || !inputs.ContainsKey(InputIdsName) || !inputs.ContainsKey(AttentionMaskName))
         {
-            throw Unexpected($"its inputs are [{string.Join(", ", inputs.Select(i => i.Name))}], not [{InputIdsName}, {AttentionMaskName}]");
+            throw Unexpected($"its inputs are [{string.Join(", ", _session.InputNames)}], not [{InputIdsName}, {AttentionMaskName}]");
         }
-        foreach (var input in inputs)
+        foreach (var (name, input) in inputs)
         {
-            if (input.ElementType != TensorElementType.Int64 || input.Dimensions.Count != 2)
+            if (!input.IsTensor || input.ElementDataType != TensorElementType.Int64 || input.Dimensions.Length != 2)
             {
-                throw Unexpected($"input '{input.Name}' is {input.ElementType} of rank {input.Dimensions.Count}, not int64 [batch, seq]");
+                throw Unexpected($"input '{name}' is {input.ElementDataType} of rank {input.Dimensions.Length}, not int64 [batch, seq]");
             }
         }
-        var output = _session.Outputs.FirstOrDefault(o => o.Name == ScoreName)
-            ?? throw Unexpected($"it has no '{ScoreName}' output (outputs: {string.Join(", ", _session.Outputs.Select(o => o.Name))})");
-        if (output.ElementType != TensorElementType.Float || output.Dimensions.Count != 1)
+        if (!_session.OutputMetadata.TryGetValue(ScoreName, out var output))
         {
-            throw Unexpected($"output '{ScoreName}' is {output.ElementType} of rank {output.Dimensions.Count}, not float32 [batch]");
+            throw Unexpected($"it has no '{ScoreName}' output (outputs: {string.Join(", ", _session.OutputNames)})");
+        }
+        if (!output.IsTensor || output.ElementDataType != TensorElementType.Float || output.Dimensions.Length != 1)
+        {
+            throw Unexpected($"output '{ScoreName}' is {output.ElementDataType} of rank {output.Dimensions.Length}, not float32 [batch]");
         }
     }
 

@@ -1,4 +1,6 @@
-using GrmWorker.Inference.Native;
+using GrmWorker.Inference.Runtime;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace GrmWorker.Inference;
 
@@ -10,38 +12,48 @@ namespace GrmWorker.Inference;
 /// </summary>
 internal sealed class SharedKvCache : IDisposable
 {
-    private SharedKvCache(OrtTensor[] keys, OrtTensor[] values, int batch, int maxLength)
+    private readonly TensorElementType _type;
+    private readonly int _heads;
+    private readonly int _headDim;
+
+    private SharedKvCache(OrtValue[] keys, OrtValue[] values, TensorElementType type, int heads, int headDim, int batch, int maxLength)
     {
         Keys = keys;
         Values = values;
+        _type = type;
+        _heads = heads;
+        _headDim = headDim;
         BatchSize = batch;
         MaxLength = maxLength;
     }
 
-    public OrtTensor[] Keys { get; private set; }
+    public OrtValue[] Keys { get; private set; }
 
-    public OrtTensor[] Values { get; private set; }
+    public OrtValue[] Values { get; private set; }
 
     public int BatchSize { get; }
 
     /// <summary>M: positions per row.</summary>
     public int MaxLength { get; }
 
+    /// <summary>Bytes of the buffers: 2 x layers x B x H x M x Dh x element size.</summary>
+    public long Bytes => 2L * Keys.Length * BatchSize * _heads * MaxLength * _headDim * OrtTensors.SizeOf(_type);
+
+    private int PositionBytes => _headDim * OrtTensors.SizeOf(_type);
+
     /// <summary>Zero-filled buffers [batch, H, maxLength, Dh] for every layer.</summary>
     public static SharedKvCache Allocate(CausalLm model, int batch, int maxLength)
     {
-        var api = model.Session.Api;
-        var keys = new OrtTensor[model.NumLayers];
-        var values = new OrtTensor[model.NumLayers];
-        ReadOnlySpan<long> shape = [batch, model.NumKvHeads, maxLength, model.HeadDim];
+        var keys = new OrtValue[model.NumLayers];
+        var values = new OrtValue[model.NumLayers];
         try
         {
             for (var i = 0; i < model.NumLayers; i++)
             {
-                keys[i] = OrtTensor.Allocate(api, model.KvElementType, shape);
-                keys[i].AsBytes().Clear();
-                values[i] = OrtTensor.Allocate(api, model.KvElementType, shape);
-                values[i].AsBytes().Clear();
+                keys[i] = OrtTensors.Allocate(model.KvElementType, batch, model.NumKvHeads, maxLength, model.HeadDim);
+                keys[i].Bytes().Clear();
+                values[i] = OrtTensors.Allocate(model.KvElementType, batch, model.NumKvHeads, maxLength, model.HeadDim);
+                values[i].Bytes().Clear();
             }
         }
         catch
@@ -52,7 +64,7 @@ internal sealed class SharedKvCache : IDisposable
             }
             throw;
         }
-        return new SharedKvCache(keys, values, batch, maxLength);
+        return new SharedKvCache(keys, values, model.KvElementType, model.NumKvHeads, model.HeadDim, batch, maxLength);
     }
 
     /// <summary>
@@ -68,45 +80,37 @@ internal sealed class SharedKvCache : IDisposable
         }
         for (var layer = 0; layer < Keys.Length; layer++)
         {
-            CopyRows(source.Keys[layer], Keys[layer], sourceRows, positions);
-            CopyRows(source.Values[layer], Values[layer], sourceRows, positions);
+            CopyRows(source.Keys[layer], source.MaxLength, Keys[layer], sourceRows, positions);
+            CopyRows(source.Values[layer], source.MaxLength, Values[layer], sourceRows, positions);
         }
     }
 
     /// <summary>[1, H, M, Dh] views of row <paramref name="row"/> of every layer's buffers (no copy; dispose them before this cache).</summary>
-    public (OrtTensor[] Keys, OrtTensor[] Values) RowViews(OrtEnvironment env, int row)
+    public (OrtValue[] Keys, OrtValue[] Values) RowViews(int row)
     {
-        var keys = new OrtTensor[Keys.Length];
-        var values = new OrtTensor[Keys.Length];
+        var keys = new OrtValue[Keys.Length];
+        var values = new OrtValue[Keys.Length];
+        var rowBytes = (long)_heads * MaxLength * PositionBytes;
         for (var i = 0; i < Keys.Length; i++)
         {
-            keys[i] = View(Keys[i]);
-            values[i] = View(Values[i]);
+            keys[i] = OrtTensors.View(Keys[i].Address() + (nint)(row * rowBytes), _type, 1, _heads, MaxLength, _headDim);
+            values[i] = OrtTensors.View(Values[i].Address() + (nint)(row * rowBytes), _type, 1, _heads, MaxLength, _headDim);
         }
         return (keys, values);
-
-        OrtTensor View(OrtTensor buffer)
-        {
-            var shape = buffer.Shape;
-            var rowBytes = buffer.ByteCount / shape[0];
-            return OrtTensor.OverNative(env, buffer.DataPointer + (nint)(row * rowBytes), buffer.ElementType, [1, shape[1], shape[2], shape[3]]);
-        }
     }
 
-    private static void CopyRows(OrtTensor source, OrtTensor target, ReadOnlySpan<int> sourceRows, int positions)
+    private void CopyRows(OrtValue source, int sourceLength, OrtValue target, ReadOnlySpan<int> sourceRows, int positions)
     {
-        var heads = (int)source.Shape[1];
-        var positionBytes = (int)(source.ByteCount / (source.Shape[0] * source.Shape[1] * source.Shape[2]));
-        var srcPlane = (int)source.Shape[2] * positionBytes; // one (row, head): [M, Dh]
-        var dstPlane = (int)target.Shape[2] * positionBytes;
-        var count = positions * positionBytes;
-        var src = source.AsBytes();
-        var dst = target.AsBytes();
+        var srcPlane = sourceLength * PositionBytes; // one (row, head): [M, Dh]
+        var dstPlane = MaxLength * PositionBytes;
+        var count = positions * PositionBytes;
+        var src = source.Bytes();
+        var dst = target.Bytes();
         for (var r = 0; r < sourceRows.Length; r++)
         {
-            for (var h = 0; h < heads; h++)
+            for (var h = 0; h < _heads; h++)
             {
-                src.Slice(((sourceRows[r] * heads) + h) * srcPlane, count).CopyTo(dst.Slice(((r * heads) + h) * dstPlane, count));
+                src.Slice(((sourceRows[r] * _heads) + h) * srcPlane, count).CopyTo(dst.Slice(((r * _heads) + h) * dstPlane, count));
             }
         }
     }

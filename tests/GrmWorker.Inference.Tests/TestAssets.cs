@@ -1,11 +1,11 @@
-using GrmWorker.Inference.Native;
+using GrmWorker.Inference.Runtime;
 
 namespace GrmWorker.Inference.Tests;
 
 /// <summary>The real ONNX Runtime library and the bundled tiny model; missing ones fail loudly, never skip.</summary>
 internal static class TestAssets
 {
-    private const string Setup = "run deploy/local/setup.sh (npm packages incl. onnxruntime-node) and make sure models/tiny-random is built (models/build_tiny_random.py)";
+    private const string Setup = "build with the Microsoft.ML.OnnxRuntime package restored (its libonnxruntime.so beside the test assembly) and make sure models/tiny-random is built (models/build_tiny_random.py)";
 
     public static string RepoRoot { get; } = FindRepoRoot();
 
@@ -44,18 +44,16 @@ internal static class TestAssets
 
     public static string AddModel => Path.Combine(RepoRoot, "tests", "GrmWorker.Inference.Tests", "Fixtures", "add.onnx");
 
-    public static OrtEnvironment Environment
+    /// <summary>Loads ONNX Runtime (the package's library, or GRM_ORT_LIBRARY) and says how to fix it when that fails.</summary>
+    public static void EnsureRuntime()
     {
-        get
+        try
         {
-            try
-            {
-                return OrtEnvironment.Shared(null);
-            }
-            catch (OrtLibraryNotFoundException ex)
-            {
-                throw new InvalidOperationException($"ONNX Runtime is not available; {Setup}. {ex.Message}", ex);
-            }
+            OrtLibrary.Configure(null);
+        }
+        catch (OrtRuntimeException ex)
+        {
+            throw new InvalidOperationException($"ONNX Runtime is not available; {Setup}. {ex.Message}", ex);
         }
     }
 

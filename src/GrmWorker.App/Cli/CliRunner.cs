@@ -1,6 +1,6 @@
 using GrmWorker.App.Commands;
 using GrmWorker.Inference;
-using GrmWorker.Inference.Native;
+using GrmWorker.Inference.Runtime;
 using GrmWorker.Inference.Tokenization;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -54,7 +54,7 @@ internal sealed class CliRunner(string command, CliEnvironment environment)
             return Fail(ExitCodes.Unavailable,
                 $"cannot reach RabbitMQ (settings RabbitMq:Host/Port/VirtualHost/Username/Password, env GRM_RABBITMQ__*): {Reason(ex)}");
         }
-        catch (Exception ex) when (ex is ModelConfigException or TokenizerFormatException or OrtException or OrtLibraryNotFoundException
+        catch (Exception ex) when (ex is ModelConfigException or TokenizerFormatException or OrtRuntimeException
                                        or FileNotFoundException or DirectoryNotFoundException or NotSupportedException)
         {
             return Fail(ExitCodes.Failure, ex.Message);

@@ -3,7 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using GrmWorker.Inference;
 using GrmWorker.Inference.Generation;
-using GrmWorker.Inference.Native;
+using GrmWorker.Inference.Runtime;
 using GrmWorker.Inference.Sampling;
 using GrmWorker.Inference.Tokenization;
 
@@ -105,7 +105,7 @@ internal static class GenerateCommand
             }
             return 0;
         }
-        catch (Exception ex) when (ex is ModelConfigException or TokenizerFormatException or OrtException or OrtLibraryNotFoundException
+        catch (Exception ex) when (ex is ModelConfigException or TokenizerFormatException or OrtRuntimeException
                                        or FileNotFoundException or NotSupportedException)
         {
             stderr.WriteLine($"grm generate: {ex.Message}");

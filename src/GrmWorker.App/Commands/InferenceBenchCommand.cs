@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using GrmWorker.Inference;
 using GrmWorker.Inference.Generation;
-using GrmWorker.Inference.Native;
+using GrmWorker.Inference.Runtime;
 using GrmWorker.Inference.Sampling;
 
 namespace GrmWorker.App.Commands;
@@ -79,7 +79,7 @@ internal static class InferenceBenchCommand
                 config = ModelConfig.Load(dir);
                 model = CausalLm.Load(config, new InferenceOptions { IntraOpThreads = threads, InterOpThreads = 1, AllowSpinning = !noSpin });
             }
-            catch (Exception ex) when (ex is ModelConfigException or OrtException or OrtLibraryNotFoundException or NotSupportedException or FileNotFoundException)
+            catch (Exception ex) when (ex is ModelConfigException or OrtRuntimeException or NotSupportedException or FileNotFoundException)
             {
                 stderr.WriteLine($"grm bench inference: {ex.Message}");
                 return 1;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using GrmWorker.App.Hosting;
 using GrmWorker.Contracts;
 using GrmWorker.Inference.Generation;
-using GrmWorker.Inference.Native;
+using GrmWorker.Inference.Runtime;
 using GrmWorker.Inference.Sampling;
 using GrmWorker.Scoring.Prompting;
 using GrmWorker.Scoring.Sampling;
@@ -77,7 +77,7 @@ public sealed class ScoringPipeline(
             {
                 generated = await engine.GenerateAsync([.. plans.Select(p => p.Job)], worker.Value.RoundTimeout, cancellationToken);
             }
-            catch (Exception ex) when (ex is TimeoutException or OrtException)
+            catch (Exception ex) when (ex is TimeoutException or OrtRuntimeException)
             {
                 // Not transient for these jobs: running them again would fail again. Each gets a failed result.
                 var code = ex is TimeoutException ? GenerationTimeoutCode : InferenceErrorCode;
@@ -157,7 +157,7 @@ public sealed class ScoringPipeline(
         {
             scores = await _metaScorer.ScoreAsync([.. pending.SelectMany(x => x.Inputs.Select(i => i.Text))], cancellationToken);
         }
-        catch (OrtException ex)
+        catch (OrtRuntimeException ex)
         {
             foreach (var (run, _) in pending)
             {

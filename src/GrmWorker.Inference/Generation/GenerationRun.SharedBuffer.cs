@@ -1,4 +1,4 @@
-using GrmWorker.Inference.Native;
+using GrmWorker.Inference.Runtime;
 
 namespace GrmWorker.Inference.Generation;
 
@@ -15,7 +15,6 @@ public sealed partial class GenerationRun
     private void PrefillShared(CancellationToken cancellationToken)
     {
         _prefillTimer.Start();
-        var env = _model.Environment;
 
         // 1. distinct prompts, right-padded: input_ids [J, Pmax], mask 1 on 0..len-1
         var owners = _settings.SharePrefix
@@ -43,15 +42,15 @@ public sealed partial class GenerationRun
         var promptKv = direct ? SharedKvCache.Allocate(_model, j, _lengthLimit) : SharedKvCache.Allocate(_model, j, pMax);
         try
         {
-            using (var ids = OrtTensor.OverBuffer(env, _ids.AsMemory(0, j * pMax), [j, pMax]))
-            using (var mask = OrtTensor.OverBuffer(env, _mask.AsMemory(0, j * pMax), [j, pMax]))
-            using (var positions = _model.HasPositionIds ? OrtTensor.OverBuffer(env, _positions.AsMemory(0, j * pMax), [j, pMax]) : null)
+            using (var ids = OrtTensors.Over(_ids.AsMemory(0, j * pMax), j, pMax))
+            using (var mask = OrtTensors.Over(_mask.AsMemory(0, j * pMax), j, pMax))
+            using (var positions = _model.HasPositionIds ? OrtTensors.Over(_positions.AsMemory(0, j * pMax), j, pMax) : null)
             using (var logits = _model.ForwardShared(ids, mask, positions, promptKv.Keys, promptKv.Values, _binding!, cancellationToken))
             {
                 for (var r = 0; r < _rows.Length; r++)
                 {
                     var owner = ownerOf[r];
-                    firstLogits[r] = RowLogitsAt(logits, owner, pMax, prompts[owner].Count - 1).ToArray();
+                    firstLogits[r] = logits.Row(owner, pMax, prompts[owner].Count - 1).ToArray();
                 }
             }
 
@@ -94,14 +93,14 @@ public sealed partial class GenerationRun
                 _positions[c] = row.RealLength + c;
             }
             _mask.AsSpan(0, total).Fill(1);
-            var (keys, values) = _kv!.RowViews(env, r);
+            var (keys, values) = _kv!.RowViews(r);
             try
             {
-                using var ids = OrtTensor.OverBuffer(env, _ids.AsMemory(0, s), [1, s]);
-                using var mask = OrtTensor.OverBuffer(env, _mask.AsMemory(0, total), [1, total]);
-                using var positions = _model.HasPositionIds ? OrtTensor.OverBuffer(env, _positions.AsMemory(0, s), [1, s]) : null;
+                using var ids = OrtTensors.Over(_ids.AsMemory(0, s), 1, s);
+                using var mask = OrtTensors.Over(_mask.AsMemory(0, total), 1, total);
+                using var positions = _model.HasPositionIds ? OrtTensors.Over(_positions.AsMemory(0, s), 1, s) : null;
                 using var logits = _model.ForwardShared(ids, mask, positions, keys, values, _binding!, cancellationToken);
-                firstLogits[r] = RowLogitsAt(logits, 0, s, s - 1).ToArray();
+                firstLogits[r] = logits.Last(0, s).ToArray();
             }
             finally
             {
@@ -135,7 +134,6 @@ public sealed partial class GenerationRun
     private void StepShared(CancellationToken cancellationToken)
     {
         _decodeTimer.Start();
-        var env = _model.Environment;
         var b = _batch.Count;
         var width = _batch.Max(r => r.Finished is null ? r.RealLength + 1 : r.RealLength);
         EnsureCapacity(b, b * width);
@@ -150,9 +148,9 @@ public sealed partial class GenerationRun
             mask[..ones].Fill(1);
             mask[ones..].Clear();
         }
-        using (var ids = OrtTensor.OverBuffer(env, _ids.AsMemory(0, b), [b, 1]))
-        using (var maskTensor = OrtTensor.OverBuffer(env, _mask.AsMemory(0, b * width), [b, width]))
-        using (var positions = _model.HasPositionIds ? OrtTensor.OverBuffer(env, _positions.AsMemory(0, b), [b, 1]) : null)
+        using (var ids = OrtTensors.Over(_ids.AsMemory(0, b), b, 1))
+        using (var maskTensor = OrtTensors.Over(_mask.AsMemory(0, b * width), b, width))
+        using (var positions = _model.HasPositionIds ? OrtTensors.Over(_positions.AsMemory(0, b), b, 1) : null)
         using (var logits = _model.ForwardShared(ids, maskTensor, positions, _kv!.Keys, _kv.Values, _binding!, cancellationToken))
         {
             for (var i = 0; i < b; i++)
@@ -161,7 +159,7 @@ public sealed partial class GenerationRun
                 if (row.Finished is null)
                 {
                     row.RealLength++;
-                    Accept(row, SampleRow(row, RowLogits(logits, i, 1)));
+                    Accept(row, SampleRow(row, logits.Last(i, 1)));
                 }
             }
         }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using GrmWorker.Inference.Native;
+using GrmWorker.Inference.Runtime;
+using Microsoft.ML.OnnxRuntime;
 using GrmWorker.Inference.Sampling;
 
 namespace GrmWorker.Inference.Generation;
@@ -45,7 +46,6 @@ public sealed partial class GenerationRun : IDisposable
     private long[] _ids = [];
     private long[] _mask = [];
     private long[] _positions = [];
-    private float[] _logitsRow = [];
 
     private sealed class Row
     {
@@ -133,7 +133,7 @@ public sealed partial class GenerationRun : IDisposable
                 throw new ArgumentException($"A prompt of {longest} tokens leaves no room in the KV buffer of {cap} positions (kvCache.maxLength / context length).", nameof(jobs));
             }
         }
-        _binding = model.Options.UseIoBinding || onDevice || _shared ? new OrtIoBinding(model.Session) : null;
+        _binding = model.Options.UseIoBinding || onDevice || _shared ? model.Session.CreateIoBinding() : null;
         // Row copies need the cache in host memory; with CUDA it stays on the device and rows are padded.
         _compact = model.Options.CompactFinishedRows && !onDevice;
     }
@@ -307,7 +307,7 @@ public sealed partial class GenerationRun : IDisposable
                 var row = _batch[i];
                 if (row.Finished is null)
                 {
-                    Accept(row, SampleRow(row, RowLogits(logits, i, 1)));
+                    Accept(row, SampleRow(row, logits.Last(i, 1)));
                 }
             }
         }
@@ -350,61 +350,24 @@ public sealed partial class GenerationRun : IDisposable
         return _decoder(ids);
     }
 
-    private OrtTensor Forward(int batch, int seq, int total, bool presentOnDevice, CancellationToken cancellationToken)
+    private Logits Forward(int batch, int seq, int total, bool presentOnDevice, CancellationToken cancellationToken)
     {
-        var env = _model.Environment;
-        using var ids = OrtTensor.OverBuffer(env, _ids.AsMemory(0, batch * seq), [batch, seq]);
-        using var mask = OrtTensor.OverBuffer(env, _mask.AsMemory(0, batch * total), [batch, total]);
-        using var positions = _model.HasPositionIds ? OrtTensor.OverBuffer(env, _positions.AsMemory(0, batch * seq), [batch, seq]) : null;
+        using var ids = OrtTensors.Over(_ids.AsMemory(0, batch * seq), batch, seq);
+        using var mask = OrtTensors.Over(_mask.AsMemory(0, batch * total), batch, total);
+        using var positions = _model.HasPositionIds ? OrtTensors.Over(_positions.AsMemory(0, batch * seq), batch, seq) : null;
         return _model.Forward(ids, mask, positions, _cache!, _binding, presentOnDevice, cancellationToken);
     }
 
     /// <summary>logits [B, S, V] -> the last position of each row, copied as float [B * V].</summary>
-    private float[] LastPositionLogits(OrtTensor logits, int batch, int seq)
+    private static float[] LastPositionLogits(Logits logits, int batch, int seq)
     {
-        var vocab = (int)logits.Shape[2];
+        var vocab = logits.Vocab;
         var result = new float[batch * vocab];
         for (var b = 0; b < batch; b++)
         {
-            RowLogits(logits, b, seq).CopyTo(result.AsSpan(b * vocab, vocab));
+            logits.Last(b, seq).CopyTo(result.AsSpan(b * vocab, vocab));
         }
         return result;
-    }
-
-    /// <summary>Row b's logits at its last position: a view of the tensor (fp32) or a converted copy (fp16).</summary>
-    private ReadOnlySpan<float> RowLogits(OrtTensor logits, int b, int seq) => RowLogitsAt(logits, b, seq, seq - 1);
-
-    /// <summary>
-    /// Row b's logits at position <paramref name="position"/> of <paramref name="seq"/>; an export that returns
-    /// logits for each row's last real position only ([B, 1, V]) has just that one.
-    /// </summary>
-    private ReadOnlySpan<float> RowLogitsAt(OrtTensor logits, int b, int seq, int position)
-    {
-        var vocab = (int)logits.Shape[2];
-        if (logits.Shape[1] != seq)
-        {
-            if (logits.Shape[1] != 1)
-            {
-                throw new InvalidOperationException($"The model returned logits for {logits.Shape[1]} positions; {seq} (all) or 1 (the last) were expected.");
-            }
-            seq = 1;
-            position = 0;
-        }
-        var offset = ((b * seq) + position) * vocab;
-        if (logits.ElementType != TensorElementType.Float16)
-        {
-            return logits.AsSpan<float>().Slice(offset, vocab);
-        }
-        if (_logitsRow.Length < vocab)
-        {
-            _logitsRow = new float[vocab];
-        }
-        var src = logits.AsSpan<Half>().Slice(offset, vocab);
-        for (var i = 0; i < vocab; i++)
-        {
-            _logitsRow[i] = (float)src[i];
-        }
-        return _logitsRow.AsSpan(0, vocab);
     }
 
     private int SampleRow(Row row, ReadOnlySpan<float> logits) =>

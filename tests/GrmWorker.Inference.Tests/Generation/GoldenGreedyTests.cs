@@ -1,5 +1,5 @@
 using GrmWorker.Inference.Generation;
-using GrmWorker.Inference.Native;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using GrmWorker.Inference.Sampling;
 
 namespace GrmWorker.Inference.Tests.Generation;

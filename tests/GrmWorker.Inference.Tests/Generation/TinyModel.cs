@@ -8,7 +8,7 @@ public sealed class TinyModel : IDisposable
 {
     public TinyModel()
     {
-        _ = TestAssets.Environment;
+        TestAssets.EnsureRuntime();
         Config = ModelConfig.Load(TestAssets.TinyModelDir);
         Model = CausalLm.Load(Config, new InferenceOptions());
         BoundModel = CausalLm.Load(Config, new InferenceOptions { UseIoBinding = true, CompactFinishedRows = false });
