@@ -31,6 +31,7 @@ public sealed partial class CausalLm : IDisposable
         Source = source;
         Runner = new OrtRunner(session, source);
         Options = options;
+        KvCacheBudget = options.ResolveKvCacheBudget();
         KvLayout = kvCache.Layout;
         KvMaxLength = kvCache.MaxLength;
         var inputs = session.InputMetadata;
@@ -118,6 +119,9 @@ public sealed partial class CausalLm : IDisposable
 
     public int NumLayers { get; }
 
+    /// <summary>Most KV cache bytes one <see cref="Generation.BatchedGenerator.Generate(IReadOnlyList{Generation.GenerationJob}, CancellationToken)"/> holds at once.</summary>
+    public long KvCacheBudget { get; }
+
     /// <summary>Heads in the KV cache (fewer than query heads for grouped-query attention).</summary>
     public int NumKvHeads { get; }
 
@@ -183,12 +187,14 @@ public sealed partial class CausalLm : IDisposable
     public static CausalLm Load(ModelConfig config, InferenceOptions? options = null) => Load(config.ModelPath, options, config.KvCache);
 
     /// <summary>
-    /// One forward pass. <paramref name="inputIds"/> [B,S], <paramref name="attentionMask"/> [B,P+S],
+    /// One forward pass (B = <paramref name="batch"/>, P+S = <paramref name="totalLength"/>). <paramref name="inputIds"/> [B,S], <paramref name="attentionMask"/> [B,P+S],
     /// <paramref name="positionIds"/> [B,S] (ignored when the model has none), past from
     /// <paramref name="cache"/> [B,H,P,Dh]. The cache then holds present [B,H,P+S,Dh]; the returned
     /// logits [B,S,V] are in host memory and owned by the caller.
     /// </summary>
     internal Logits Forward(
+        int batch,
+        int totalLength,
         OrtValue inputIds,
         OrtValue attentionMask,
         OrtValue? positionIds,
@@ -231,7 +237,7 @@ public sealed partial class CausalLm : IDisposable
             binding.ClearBoundInputs();
             binding.ClearBoundOutputs();
         }
-        cache.ReplaceWithPresent(outputs.AsSpan(1), onDevice: binding is not null && presentOnDevice && DeviceMemory is not null);
+        cache.ReplaceWithPresent(outputs.AsSpan(1), batch, totalLength, onDevice: binding is not null && presentOnDevice && DeviceMemory is not null);
         return TakeLogits(outputs[0]);
     }
 

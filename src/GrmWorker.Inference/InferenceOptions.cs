@@ -41,6 +41,13 @@ public sealed class InferenceOptions
     /// </summary>
     public bool UseIoBinding { get; set; }
 
+    /// <summary>
+    /// Most bytes of KV cache a generation may hold at once; larger batches run in waves that fit. Null: derived
+    /// (CPU: a quarter of the memory the process may use, at most 8 GiB; CUDA: half of <c>gpu_mem_limit</c>, which
+    /// must then be set in <see cref="CudaProviderOptions"/>).
+    /// </summary>
+    public long? KvCacheBudget { get; set; }
+
     /// <summary>Drop finished rows from the batch (copying the KV of the rows still running) instead of padding them.</summary>
     public bool CompactFinishedRows { get; set; } = true;
 
@@ -54,9 +61,33 @@ public sealed class InferenceOptions
         {
             throw new ArgumentOutOfRangeException(nameof(InterOpThreads), InterOpThreads, "Inference:InterOpThreads must be 0 (default) or positive.");
         }
+        if (KvCacheBudget is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(KvCacheBudget), KvCacheBudget, "Inference:KvCacheBudget must be a positive number of bytes (or unset to derive it).");
+        }
         if (CudaDeviceId < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(CudaDeviceId), CudaDeviceId, "Inference:CudaDeviceId must be 0 or positive.");
         }
+    }
+
+    /// <summary>The KV budget in force: the setting, else derived as <see cref="KvCacheBudget"/> describes.</summary>
+    public long ResolveKvCacheBudget()
+    {
+        if (KvCacheBudget is { } set)
+        {
+            return set;
+        }
+        if (ExecutionProvider == ExecutionProviderKind.Cuda)
+        {
+            if (CudaProviderOptions.TryGetValue("gpu_mem_limit", out var limit) && long.TryParse(limit, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bytes) && bytes > 1)
+            {
+                return bytes / 2;
+            }
+            throw new ArgumentException(
+                "Inference:KvCacheBudget (bytes) is required with Inference:ExecutionProvider=cuda, unless Inference:CudaProviderOptions:gpu_mem_limit is set (then half of it is used).");
+        }
+        var available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        return Math.Min(available / 4, 8L << 30);
     }
 }

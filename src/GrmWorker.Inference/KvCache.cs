@@ -54,8 +54,8 @@ internal sealed class KvCache : IDisposable
         return new KvCache(keys, values, model.KvElementType, model.NumKvHeads, model.HeadDim, batch, 0, onDevice: false);
     }
 
-    /// <summary>Takes ownership of present outputs (key, value interleaved by layer), releasing the old past.</summary>
-    public void ReplaceWithPresent(ReadOnlySpan<OrtValue> presents, bool onDevice)
+    /// <summary>Takes ownership of present outputs [batch, H, length, Dh] (key, value interleaved by layer), releasing the old past.</summary>
+    public void ReplaceWithPresent(ReadOnlySpan<OrtValue> presents, int batch, int length, bool onDevice)
     {
         if (presents.Length != 2 * Keys.Length)
         {
@@ -67,9 +67,8 @@ internal sealed class KvCache : IDisposable
             Keys[i] = presents[2 * i];
             Values[i] = presents[(2 * i) + 1];
         }
-        var shape = Keys[0].Shape();
-        BatchSize = (int)shape[0];
-        Length = (int)shape[2];
+        BatchSize = batch;
+        Length = length;
         OnDevice = onDevice;
     }
 

@@ -33,15 +33,21 @@ internal static class InferenceBenchCommand
         var repeats = new Option<int>("--repeats") { Description = "Timed runs per measurement (the best is kept).", DefaultValueFactory = _ => 3 };
         var noTorch = new Option<bool>("--no-torch") { Description = "Skip the PyTorch eager peer." };
         var noSpin = new Option<bool>("--no-spin") { Description = "ONNX Runtime pool threads do not spin (for hosts whose cores are shared)." };
-        var command = new Command("inference", "Generated tokens/s per batch size, prefix-sharing saving, PyTorch eager peer.")
+        var kvRows = new Option<int>("--kv-rows") { Description = "Rows of the KV budget section (0: skip it).", DefaultValueFactory = _ => 64 };
+        var kvProbe = new Option<long>("--kv-probe") { Hidden = true, Description = "Internal: measure one KV budget run in this process and print JSON." };
+        var kvBudget = new Option<long>("--kv-budget") { Description = "KV budget in bytes for that section (default: a quarter of what the rows need at once).", DefaultValueFactory = _ => 0 };
+        var command = new Command("inference", "Generated tokens/s per batch size, prefix-sharing saving, KV budget waves and memory, PyTorch eager peer.")
         {
-            model, json, promptTokens, newTokens, threads, repeats, noTorch, noSpin,
+            model, json, promptTokens, newTokens, threads, repeats, noTorch, noSpin, kvRows, kvBudget, kvProbe,
         };
         command.SetAction((ParseResult r, CancellationToken ct) => Task.FromResult(Run(
-            r.GetValue(model), r.GetValue(json), r.GetValue(promptTokens), r.GetValue(newTokens), r.GetValue(threads),
-            r.GetValue(repeats), r.GetValue(noTorch), r.GetValue(noSpin), Console.Out, Console.Error, ct)));
+            new BenchSettings(r.GetValue(model), r.GetValue(json), r.GetValue(promptTokens), r.GetValue(newTokens), r.GetValue(threads),
+                r.GetValue(repeats), r.GetValue(noTorch), r.GetValue(noSpin), r.GetValue(kvRows), r.GetValue(kvBudget), r.GetValue(kvProbe)), Console.Out, Console.Error, ct)));
         return command;
     }
+
+    private sealed record BenchSettings(
+        string? ModelDir, bool Json, int PromptTokens, int NewTokens, int Threads, int Repeats, bool NoTorch, bool NoSpin, int KvRows, long KvBudget, long KvProbe);
 
     /// <summary>One model's figures.</summary>
     private sealed record ModelFigures(ModelConfig Config, JsonObject Report, double TokensPerSecondB1, double TokensPerSecondB8, double TokensPerSecondB16)
@@ -49,13 +55,22 @@ internal static class InferenceBenchCommand
         public double B16OverB1 => TokensPerSecondB16 / TokensPerSecondB1;
     }
 
-    private static int Run(string? modelDir, bool json, int promptTokens, int newTokens, int threads, int repeats, bool noTorch, bool noSpin,
-        TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    private static int Run(BenchSettings bench, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
+        var (modelDir, json, promptTokens, newTokens, threads, repeats, noTorch, noSpin, kvRows, kvBudget, kvProbe) = bench;
         if (promptTokens < 1 || newTokens < 1 || threads < 1 || repeats < 1)
         {
             stderr.WriteLine("grm bench inference: --prompt-tokens, --new-tokens, --threads and --repeats must be >= 1.");
             return 2;
+        }
+        if (kvRows < 0 || kvBudget < 0)
+        {
+            stderr.WriteLine("grm bench inference: --kv-rows and --kv-budget must be >= 0.");
+            return 2;
+        }
+        if (kvProbe > 0 && modelDir is not null)
+        {
+            return KvBudgetBench.Probe(ModelConfig.Load(modelDir), threads, noSpin, kvProbe, kvRows, promptTokens, newTokens, stdout, ct);
         }
         // Default: both bundled exports of the same weights, side by side (concat and shared-buffer KV layouts).
         var modelDirs = modelDir is not null ? [modelDir] : FindBundledModels();
@@ -66,7 +81,7 @@ internal static class InferenceBenchCommand
         }
         if (!json)
         {
-            stdout.WriteLine($"ONNX Runtime CPU, {threads} threads{(noSpin ? ", no spinning" : "")}, prompt {promptTokens} tokens, {newTokens} new tokens per row, best of {repeats} rounds, " +
+            stdout.WriteLine($"ONNX Runtime {OrtLibrary.Version()} CPU ({OrtLibrary.LoadedPath()}), {threads} threads{(noSpin ? ", no spinning" : "")}, prompt {promptTokens} tokens, {newTokens} new tokens per row, best of {repeats} rounds, " +
                              $"load average {LoadAverage()} on {Environment.ProcessorCount} cores");
         }
         var figures = new List<ModelFigures>();
@@ -87,6 +102,12 @@ internal static class InferenceBenchCommand
             using (model)
             {
                 figures.Add(Measure(config, model, json, promptTokens, newTokens, repeats, stdout, ct));
+            }
+            if (kvRows > 0)
+            {
+                // a quarter of what the rows need at once by default, so the waves show
+                var budget = kvBudget > 0 ? kvBudget : KvWavePlanner.Charge(kvRows, promptTokens + newTokens, model.KvBytesPerToken) / 4;
+                figures[^1].Report["kvBudget"] = KvBudgetBench.Run(config, threads, noSpin, kvRows, budget, promptTokens, newTokens, json ? null : stdout, ct);
             }
         }
 
@@ -139,6 +160,8 @@ internal static class InferenceBenchCommand
                 ["modelId"] = fastest.Config.ModelId,
                 ["kvLayout"] = LayoutName(fastest.Config.KvCache.Layout),
                 ["executionProvider"] = "cpu",
+                ["onnxRuntime"] = OrtLibrary.Version(),
+                ["onnxRuntimeLibrary"] = OrtLibrary.LoadedPath(),
                 ["threads"] = threads,
                 ["loadAverage"] = LoadAverage(),
                 ["cores"] = Environment.ProcessorCount,

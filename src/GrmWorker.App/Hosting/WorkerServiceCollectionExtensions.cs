@@ -56,6 +56,9 @@ public static class WorkerServiceCollectionExtensions
         services.AddOptions<InferenceOptions>().Bind(configuration.GetSection(InferenceOptions.SectionName))
             .Validate(o => o.IntraOpThreads >= 0 && o.InterOpThreads >= 0 && o.CudaDeviceId >= 0,
                 $"{InferenceOptions.SectionName}: IntraOpThreads, InterOpThreads and CudaDeviceId must be >= 0")
+            .Validate(o => o.KvCacheBudget is null or > 0, $"{InferenceOptions.SectionName}:KvCacheBudget must be a positive number of bytes, or unset")
+            .Validate(o => o.ExecutionProvider != ExecutionProviderKind.Cuda || o.KvCacheBudget is not null || o.CudaProviderOptions.ContainsKey("gpu_mem_limit"),
+                $"{InferenceOptions.SectionName}:KvCacheBudget (bytes) is required with {InferenceOptions.SectionName}:ExecutionProvider=cuda, unless {InferenceOptions.SectionName}:CudaProviderOptions:gpu_mem_limit is set")
             .ValidateOnStart();
         services.AddOptions<StoppingOptions>().Bind(configuration.GetSection(StoppingSection))
             .Validate(o => o.Validate() is null, $"{StoppingSection}: invalid stopping settings (kMin 1..kMax, roundSize >= 1, errorBound in [0, 1))")

@@ -63,8 +63,10 @@ public sealed partial class GenerationRun
             else
             {
                 _kv = SharedKvCache.Allocate(_model, _rows.Length, _lengthLimit);
+                NoteKv(_kv.Bytes + promptKv.Bytes);
                 _kv.CopyRowsFrom(promptKv, ownerOf, pMax);
             }
+            NoteKv(_kv.Bytes);
         }
         finally
         {
@@ -189,6 +191,7 @@ public sealed partial class GenerationRun
         }
         var kept = keep.Select(i => _batch[i]).ToList();
         var compacted = SharedKvCache.Allocate(_model, kept.Count, _kv!.MaxLength);
+        NoteKv(_kv.Bytes + compacted.Bytes);
         try
         {
             compacted.CopyRowsFrom(_kv, keep.ToArray(), kept.Max(r => r.RealLength));

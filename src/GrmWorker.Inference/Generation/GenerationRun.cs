@@ -41,6 +41,7 @@ public sealed partial class GenerationRun : IDisposable
     private int _prefillTokens;
     private int _steps;
     private bool _prefilled;
+    private long _peakKvBytes;       // most KV bytes held at once (see KvWavePlanner)
 
     // Reused pinned input buffers.
     private long[] _ids = [];
@@ -194,6 +195,7 @@ public sealed partial class GenerationRun : IDisposable
         if (!ownerOf.SequenceEqual(Enumerable.Range(0, j)))
         {
             var expanded = _cache.Gather(ownerOf, pMax);
+            NoteKv(_cache.Bytes + expanded.Bytes);
             _cache.Dispose();
             _cache = expanded;
         }
@@ -328,7 +330,10 @@ public sealed partial class GenerationRun : IDisposable
             jobs[row.Job].Add(new GeneratedSample(row.Job, row.Sample, [.. row.Generated], TextOf(row), row.Finished ?? FinishReason.MaxNewTokens));
         }
         var stats = new GenerationStats(
-            _rows.Length, _promptTokens, _prefillTokens, _rows.Sum(r => r.Generated.Count), _steps, _prefillTimer.Elapsed, _decodeTimer.Elapsed);
+            _rows.Length, _promptTokens, _prefillTokens, _rows.Sum(r => r.Generated.Count), _steps, _prefillTimer.Elapsed, _decodeTimer.Elapsed)
+        {
+            PeakKvBytes = _peakKvBytes,
+        };
         return new GenerationResult(jobs, stats);
     }
 
@@ -355,8 +360,13 @@ public sealed partial class GenerationRun : IDisposable
         using var ids = OrtTensors.Over(_ids.AsMemory(0, batch * seq), batch, seq);
         using var mask = OrtTensors.Over(_mask.AsMemory(0, batch * total), batch, total);
         using var positions = _model.HasPositionIds ? OrtTensors.Over(_positions.AsMemory(0, batch * seq), batch, seq) : null;
-        return _model.Forward(ids, mask, positions, _cache!, _binding, presentOnDevice, cancellationToken);
+        var past = _cache!.Bytes;
+        var logits = _model.Forward(batch, total, ids, mask, positions, _cache, _binding, presentOnDevice, cancellationToken);
+        NoteKv(past + _cache.Bytes); // past and present both live during the pass
+        return logits;
     }
+
+    private void NoteKv(long bytes) => _peakKvBytes = Math.Max(_peakKvBytes, bytes);
 
     /// <summary>logits [B, S, V] -> the last position of each row, copied as float [B * V].</summary>
     private static float[] LastPositionLogits(Logits logits, int batch, int seq)
@@ -431,6 +441,7 @@ public sealed partial class GenerationRun : IDisposable
         var trim = kept.Min(r => r.Mask.IndexOf(1));
         var newLength = _length - trim;
         var gathered = _cache!.Gather(CollectionsMarshal.AsSpan(keep), newLength);
+        NoteKv(_cache.Bytes + gathered.Bytes);
         _cache.Dispose();
         _cache = gathered;
         foreach (var row in kept)

@@ -55,6 +55,25 @@ public sealed record GenerationStats(
     TimeSpan DecodeTime)
 {
     public double DecodeTokensPerSecond => DecodeTime > TimeSpan.Zero ? (GeneratedTokens - Rows) / DecodeTime.TotalSeconds : 0;
+
+    /// <summary>Waves the rows ran in to keep the KV cache within its budget (1: all at once).</summary>
+    public int Waves { get; init; } = 1;
+
+    /// <summary>The most KV cache bytes held at once (past and present of a forward pass, or two buffers during a copy).</summary>
+    public long PeakKvBytes { get; init; }
+
+    /// <summary>Counts and times added up over waves run one after the other; the peak is the largest.</summary>
+    public static GenerationStats Sum(IReadOnlyList<GenerationStats> waves)
+    {
+        ArgumentNullException.ThrowIfNull(waves);
+        return new GenerationStats(
+            waves.Sum(w => w.Rows), waves.Sum(w => w.PromptTokens), waves.Sum(w => w.PrefillTokens), waves.Sum(w => w.GeneratedTokens),
+            waves.Sum(w => w.DecodeSteps), TimeSpan.FromTicks(waves.Sum(w => w.PrefillTime.Ticks)), TimeSpan.FromTicks(waves.Sum(w => w.DecodeTime.Ticks)))
+        {
+            Waves = waves.Sum(w => w.Waves),
+            PeakKvBytes = waves.Max(w => w.PeakKvBytes),
+        };
+    }
 }
 
 /// <summary>Per job, its samples in order; plus stats.</summary>

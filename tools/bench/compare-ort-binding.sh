@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Side-by-side `grm bench inference` of two builds on the same libonnxruntime (the one this build ships):
+# OLD = a commit before the move to Microsoft's managed API (default 01498d4, the last with our own
+# Native/ binding), NEW = this checkout. Runs alternate OLD, NEW, OLD, NEW, ... so drift in machine load
+# hits both alike; prints tokens/s per model and batch for each run, then the median ratio NEW/OLD.
+# Usage: tools/bench/compare-ort-binding.sh [ROUNDS] [OLD_COMMIT]   (OLD_BIN=dir skips building OLD)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+ROUNDS="${1:-3}"; OLD_COMMIT="${2:-01498d4}"
+OUT="$ROOT/artifacts/bench-binding"; mkdir -p "$OUT"
+NEW_BIN="$ROOT/src/GrmWorker.App/bin/Release/net10.0"
+dotnet build "$ROOT/src/GrmWorker.App" -c Release -nologo -v quiet >/dev/null
+ORT_LIB="$NEW_BIN/runtimes/linux-x64/native/libonnxruntime.so"
+[[ -f "$ORT_LIB" ]] || { echo "compare: $ORT_LIB not found (build first)"; exit 1; }
+if [[ -z "${OLD_BIN:-}" ]]; then
+  WT="$OUT/old-src"; rm -rf "$WT"; git -C "$ROOT" worktree prune
+  git -C "$ROOT" worktree add --detach "$WT" "$OLD_COMMIT" >/dev/null
+  # the old build fetched ONNX Runtime from npm; point it at this build's library instead
+  GRM_ORT_LIBRARY="$ORT_LIB" dotnet build "$WT/src/GrmWorker.App" -c Release -nologo -v quiet -p:GRM_ORT_LIBRARY="$ORT_LIB" >/dev/null
+  OLD_BIN="$WT/src/GrmWorker.App/bin/Release/net10.0"
+fi
+for i in $(seq 1 "$ROUNDS"); do
+  (cd "$ROOT" && GRM_ORT_LIBRARY="$ORT_LIB" dotnet "$OLD_BIN/grm.dll" bench inference --no-torch --json >"$OUT/old-$i.json")
+  (cd "$ROOT" && dotnet "$NEW_BIN/grm.dll" bench inference --no-torch --json >"$OUT/new-$i.json")
+  echo "compare: round $i of $ROUNDS done"
+done
+/usr/bin/python3 - "$OUT" "$ROUNDS" <<'PY'
+import json, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+def figures(path):
+    doc = json.load(open(path)); rows = {}
+    for m in doc["models"]:
+        for b in m["batches"]:
+            rows[(m["kvLayout"], b["batch"])] = b["tokensPerSecond"]
+    return rows
+old = [figures(f"{out}/old-{i}.json") for i in range(1, rounds + 1)]
+new = [figures(f"{out}/new-{i}.json") for i in range(1, rounds + 1)]
+print(f"{'layout':<14}{'B':>4}{'old tok/s (median)':>22}{'new tok/s (median)':>22}{'new/old':>10}")
+for key in sorted(old[0]):
+    o = statistics.median(r[key] for r in old); n = statistics.median(r[key] for r in new)
+    print(f"{key[0]:<14}{key[1]:>4}{o:>22,.0f}{n:>22,.0f}{n / o:>10.3f}")
+PY
