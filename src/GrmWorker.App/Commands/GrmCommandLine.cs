@@ -20,6 +20,7 @@ internal static class GrmCommandLine
         root.Subcommands.Add(ScoreCommand.Build());
         root.Subcommands.Add(ReplayCommand.Build());
         root.Subcommands.Add(JobsCommand.Build());
+        root.Subcommands.Add(InfoCommand.Build());
         return root;
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using GrmWorker.App.Hosting;
+using GrmWorker.Inference.Runtime;
 using Microsoft.Extensions.Hosting;
 
 namespace GrmWorker.App.Commands;
@@ -16,7 +17,16 @@ internal static class ServeCommand
             var overrides = new Dictionary<string, string?>();
             if (result.GetValue(model) is { Length: > 0 } dir) overrides[$"{ModelOptions.Section}:Directory"] = dir;
             using var host = WorkerHost.CreateBuilder(overrides).Build();
-            await host.RunAsync(cancellationToken);
+            try
+            {
+                await host.RunAsync(cancellationToken);
+            }
+            catch (OrtRuntimeException ex)
+            {
+                // the model could not start where the settings asked (e.g. cuda without CUDA's libraries)
+                await Console.Error.WriteLineAsync($"grm serve: {ex.Message}".AsMemory(), CancellationToken.None);
+                return ExitCodes.Failure;
+            }
             return 0;
         });
         return command;

@@ -43,20 +43,21 @@ public static class OrtLibrary
         var fromSetting = Blank(explicitPath);
         var wanted = fromSetting ?? Blank(Environment.GetEnvironmentVariable(EnvironmentVariable));
         var source = fromSetting is not null ? SettingName : EnvironmentVariable;
-        if (wanted is not null && !File.Exists(wanted))
-        {
-            throw new OrtRuntimeException($"The ONNX Runtime library {wanted} named by {source} does not exist; point {source} at libonnxruntime.so, or unset it to use the library the app ships with.");
-        }
         lock (Gate)
         {
             if (s_configured)
             {
-                if (wanted is not null && !SamePath(wanted, s_override))
+                // no explicit path: whatever is loaded serves (the variable was read when it was loaded)
+                if (fromSetting is not null && !SamePath(fromSetting, s_override))
                 {
                     throw new OrtRuntimeException(
-                        $"ONNX Runtime is already loaded from {s_override ?? "the package's own library"}; one process uses one library, so {wanted} ({source}) cannot be loaded too.");
+                        $"ONNX Runtime is already loaded from {s_override ?? "the package's own library"}; one process uses one library, so {fromSetting} ({SettingName}) cannot be loaded too.");
                 }
                 return;
+            }
+            if (wanted is not null && !File.Exists(wanted))
+            {
+                throw new OrtRuntimeException($"The ONNX Runtime library {wanted} named by {source} does not exist; point {source} at libonnxruntime.so, or unset it to use the library the app ships with.");
             }
             if (wanted is not null)
             {
@@ -107,13 +108,17 @@ public static class OrtLibrary
         foreach (var line in File.ReadLines(maps))
         {
             var slash = line.IndexOf('/', StringComparison.Ordinal);
-            if (slash >= 0 && Path.GetFileName(line.AsSpan(slash)).StartsWith("libonnxruntime.so", StringComparison.Ordinal))
+            if (slash >= 0 && IsOrtLibrary(Path.GetFileName(line.AsSpan(slash))))
             {
                 return line[slash..];
             }
         }
         return null;
     }
+
+    /// <summary>libonnxruntime.so[.N], or a copy renamed libonnxruntime-x.so; not the provider libraries beside it.</summary>
+    private static bool IsOrtLibrary(ReadOnlySpan<char> file) =>
+        file.StartsWith("libonnxruntime", StringComparison.Ordinal) && !file.StartsWith("libonnxruntime_", StringComparison.Ordinal) && file.Contains(".so", StringComparison.Ordinal);
 
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
     {
