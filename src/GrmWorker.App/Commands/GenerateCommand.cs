@@ -29,7 +29,11 @@ internal static class GenerateCommand
         ulong Seed,
         int Samples,
         bool Json,
-        int Threads);
+        int Threads)
+    {
+        /// <summary>Where the model runs (cuda needs the CUDA build); the KV budget is then 1 GiB, plenty for one prompt.</summary>
+        public ExecutionProviderKind ExecutionProvider { get; init; }
+    }
 
     public static Command Build()
     {
@@ -44,15 +48,16 @@ internal static class GenerateCommand
         var k = new Option<int>("--k") { Description = "Number of samples (the prompt is prefilled once).", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "Print {\"samples\":[{\"text\":...,\"tokens\":[...]}]}." };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = one per core).", DefaultValueFactory = _ => 0 };
+        var provider = new Option<ExecutionProviderKind>("--execution-provider") { Description = "cpu (default) or cuda (needs the CUDA build)." };
         var command = new Command("generate", "Generate k samples for a prompt with the causal LM (ONNX Runtime).")
         {
-            model, prompt, maxNew, greedy, temperature, topP, topK, seed, k, json, threads,
+            model, prompt, maxNew, greedy, temperature, topP, topK, seed, k, json, threads, provider,
         };
         command.SetAction((ParseResult result, CancellationToken ct) => Task.FromResult(Run(
             new Arguments(
                 result.GetValue(model)!, result.GetValue(prompt)!, result.GetValue(maxNew), result.GetValue(greedy),
                 result.GetValue(temperature), result.GetValue(topP), result.GetValue(topK), result.GetValue(seed),
-                result.GetValue(k), result.GetValue(json), result.GetValue(threads)),
+                result.GetValue(k), result.GetValue(json), result.GetValue(threads)) { ExecutionProvider = result.GetValue(provider) },
             Console.Out, Console.Error, ct)));
         return command;
     }
@@ -72,7 +77,12 @@ internal static class GenerateCommand
         {
             var config = ModelConfig.Load(args.ModelDirectory);
             var tokenizer = Tokenizer.Load(config.TokenizerPath);
-            using var model = CausalLm.Load(config, new InferenceOptions { IntraOpThreads = args.Threads });
+            using var model = CausalLm.Load(config, new InferenceOptions
+            {
+                IntraOpThreads = args.Threads,
+                ExecutionProvider = args.ExecutionProvider,
+                KvCacheBudget = args.ExecutionProvider == ExecutionProviderKind.Cuda ? 1L << 30 : null,
+            });
             var promptIds = tokenizer.Encode(args.Prompt);
             if (config.BosTokenId is { } bos)
             {

@@ -34,20 +34,21 @@ internal static class InferenceBenchCommand
         var noTorch = new Option<bool>("--no-torch") { Description = "Skip the PyTorch eager peer." };
         var noSpin = new Option<bool>("--no-spin") { Description = "ONNX Runtime pool threads do not spin (for hosts whose cores are shared)." };
         var kvRows = new Option<int>("--kv-rows") { Description = "Rows of the KV budget section (0: skip it).", DefaultValueFactory = _ => 64 };
+        var provider = new Option<ExecutionProviderKind>("--execution-provider") { Description = "cpu (default) or cuda (CUDA build; concat-layout models only, KV budget 4 GiB)." };
         var kvProbe = new Option<long>("--kv-probe") { Hidden = true, Description = "Internal: measure one KV budget run in this process and print JSON." };
         var kvBudget = new Option<long>("--kv-budget") { Description = "KV budget in bytes for that section (default: a quarter of what the rows need at once).", DefaultValueFactory = _ => 0 };
         var command = new Command("inference", "Generated tokens/s per batch size, prefix-sharing saving, KV budget waves and memory, PyTorch eager peer.")
         {
-            model, json, promptTokens, newTokens, threads, repeats, noTorch, noSpin, kvRows, kvBudget, kvProbe,
+            model, json, promptTokens, newTokens, threads, repeats, noTorch, noSpin, kvRows, kvBudget, kvProbe, provider,
         };
         command.SetAction((ParseResult r, CancellationToken ct) => Task.FromResult(Run(
             new BenchSettings(r.GetValue(model), r.GetValue(json), r.GetValue(promptTokens), r.GetValue(newTokens), r.GetValue(threads),
-                r.GetValue(repeats), r.GetValue(noTorch), r.GetValue(noSpin), r.GetValue(kvRows), r.GetValue(kvBudget), r.GetValue(kvProbe)), Console.Out, Console.Error, ct)));
+                r.GetValue(repeats), r.GetValue(noTorch), r.GetValue(noSpin), r.GetValue(kvRows), r.GetValue(kvBudget), r.GetValue(kvProbe), r.GetValue(provider)), Console.Out, Console.Error, ct)));
         return command;
     }
 
     private sealed record BenchSettings(
-        string? ModelDir, bool Json, int PromptTokens, int NewTokens, int Threads, int Repeats, bool NoTorch, bool NoSpin, int KvRows, long KvBudget, long KvProbe);
+        string? ModelDir, bool Json, int PromptTokens, int NewTokens, int Threads, int Repeats, bool NoTorch, bool NoSpin, int KvRows, long KvBudget, long KvProbe, ExecutionProviderKind Provider);
 
     /// <summary>One model's figures.</summary>
     private sealed record ModelFigures(ModelConfig Config, JsonObject Report, double TokensPerSecondB1, double TokensPerSecondB8, double TokensPerSecondB16)
@@ -57,7 +58,8 @@ internal static class InferenceBenchCommand
 
     private static int Run(BenchSettings bench, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
-        var (modelDir, json, promptTokens, newTokens, threads, repeats, noTorch, noSpin, kvRows, kvBudget, kvProbe) = bench;
+        var (modelDir, json, promptTokens, newTokens, threads, repeats, noTorch, noSpin, kvRows, kvBudget, kvProbe, provider) = bench;
+        var cuda = provider == ExecutionProviderKind.Cuda;
         if (promptTokens < 1 || newTokens < 1 || threads < 1 || repeats < 1)
         {
             stderr.WriteLine("grm bench inference: --prompt-tokens, --new-tokens, --threads and --repeats must be >= 1.");
@@ -70,10 +72,12 @@ internal static class InferenceBenchCommand
         }
         if (kvProbe > 0 && modelDir is not null)
         {
-            return KvBudgetBench.Probe(ModelConfig.Load(modelDir), threads, noSpin, kvProbe, kvRows, promptTokens, newTokens, stdout, ct);
+            return KvBudgetBench.Probe(ModelConfig.Load(modelDir), threads, noSpin, provider, kvProbe, kvRows, promptTokens, newTokens, stdout, ct);
         }
         // Default: both bundled exports of the same weights, side by side (concat and shared-buffer KV layouts).
-        var modelDirs = modelDir is not null ? [modelDir] : FindBundledModels();
+        // CUDA runs the concat layout only (the shared-buffer layout keeps its buffers in host memory)
+        var modelDirs = modelDir is not null ? [modelDir]
+            : cuda ? [.. FindBundledModels().Where(d => ModelConfig.Load(d).KvCache.Layout == KvCacheLayout.Concat)] : FindBundledModels();
         if (modelDirs.Count == 0)
         {
             stderr.WriteLine("grm bench inference: no --model given and models/tiny-random not found above the current or app directory.");
@@ -81,7 +85,7 @@ internal static class InferenceBenchCommand
         }
         if (!json)
         {
-            stdout.WriteLine($"ONNX Runtime {OrtLibrary.Version()} CPU ({OrtLibrary.LoadedPath()}), {threads} threads{(noSpin ? ", no spinning" : "")}, prompt {promptTokens} tokens, {newTokens} new tokens per row, best of {repeats} rounds, " +
+            stdout.WriteLine($"ONNX Runtime {OrtLibrary.Version()} {(cuda ? "CUDA" : "CPU")} ({OrtLibrary.LoadedPath()}), {threads} threads{(noSpin ? ", no spinning" : "")}, prompt {promptTokens} tokens, {newTokens} new tokens per row, best of {repeats} rounds, " +
                              $"load average {LoadAverage()} on {Environment.ProcessorCount} cores");
         }
         var figures = new List<ModelFigures>();
@@ -92,7 +96,10 @@ internal static class InferenceBenchCommand
             try
             {
                 config = ModelConfig.Load(dir);
-                model = CausalLm.Load(config, new InferenceOptions { IntraOpThreads = threads, InterOpThreads = 1, AllowSpinning = !noSpin });
+                model = CausalLm.Load(config, new InferenceOptions
+                {
+                    IntraOpThreads = threads, InterOpThreads = 1, AllowSpinning = !noSpin, ExecutionProvider = provider, KvCacheBudget = cuda ? 4L << 30 : null,
+                });
             }
             catch (Exception ex) when (ex is ModelConfigException or OrtRuntimeException or NotSupportedException or FileNotFoundException)
             {
@@ -107,7 +114,7 @@ internal static class InferenceBenchCommand
             {
                 // a quarter of what the rows need at once by default, so the waves show
                 var budget = kvBudget > 0 ? kvBudget : KvWavePlanner.Charge(kvRows, promptTokens + newTokens, model.KvBytesPerToken) / 4;
-                figures[^1].Report["kvBudget"] = KvBudgetBench.Run(config, threads, noSpin, kvRows, budget, promptTokens, newTokens, json ? null : stdout, ct);
+                figures[^1].Report["kvBudget"] = KvBudgetBench.Run(config, threads, noSpin, provider, kvRows, budget, promptTokens, newTokens, json ? null : stdout, ct);
             }
         }
 
@@ -159,7 +166,7 @@ internal static class InferenceBenchCommand
             {
                 ["modelId"] = fastest.Config.ModelId,
                 ["kvLayout"] = LayoutName(fastest.Config.KvCache.Layout),
-                ["executionProvider"] = "cpu",
+                ["executionProvider"] = cuda ? "cuda" : "cpu",
                 ["onnxRuntime"] = OrtLibrary.Version(),
                 ["onnxRuntimeLibrary"] = OrtLibrary.LoadedPath(),
                 ["threads"] = threads,

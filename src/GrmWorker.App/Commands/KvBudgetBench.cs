@@ -20,11 +20,11 @@ internal static class KvBudgetBench
     /// <summary>The unbounded probe's budget: more than any run here needs.</summary>
     private const long NoBudget = 1L << 50;
 
-    public static JsonObject Run(ModelConfig config, int threads, bool noSpin, int rows, long budget, int promptTokens, int newTokens, TextWriter? stdout, CancellationToken ct)
+    public static JsonObject Run(ModelConfig config, int threads, bool noSpin, ExecutionProviderKind provider, int rows, long budget, int promptTokens, int newTokens, TextWriter? stdout, CancellationToken ct)
     {
         var weights = new FileInfo(config.ModelPath).Length;
-        var bounded = RunProbe(config, threads, noSpin, budget, rows, promptTokens, newTokens, ct);
-        var unbounded = RunProbe(config, threads, noSpin, NoBudget, rows, promptTokens, newTokens, ct);
+        var bounded = RunProbe(config, threads, noSpin, provider, budget, rows, promptTokens, newTokens, ct);
+        var unbounded = RunProbe(config, threads, noSpin, provider, NoBudget, rows, promptTokens, newTokens, ct);
         var report = new JsonObject
         {
             ["rows"] = rows,
@@ -44,9 +44,9 @@ internal static class KvBudgetBench
     }
 
     /// <summary>The child's side (`grm bench inference --model DIR --kv-probe BUDGET`): one measurement, one JSON line.</summary>
-    public static int Probe(ModelConfig config, int threads, bool noSpin, long budget, int rows, int promptTokens, int newTokens, TextWriter stdout, CancellationToken ct)
+    public static int Probe(ModelConfig config, int threads, bool noSpin, ExecutionProviderKind provider, long budget, int rows, int promptTokens, int newTokens, TextWriter stdout, CancellationToken ct)
     {
-        var options = new InferenceOptions { IntraOpThreads = threads, InterOpThreads = 1, AllowSpinning = !noSpin, KvCacheBudget = budget };
+        var options = new InferenceOptions { IntraOpThreads = threads, InterOpThreads = 1, AllowSpinning = !noSpin, KvCacheBudget = budget, ExecutionProvider = provider };
         using var model = CausalLm.Load(config, options);
         var generator = new BatchedGenerator(model, GeneratorSettings.From(config) with { EosTokenIds = [] });
         var vocab = Math.Min(model.VocabSize > 0 ? model.VocabSize : int.MaxValue, config.EosTokenIds.Append(config.PadTokenId ?? int.MaxValue).Min());
@@ -75,18 +75,17 @@ internal static class KvBudgetBench
         return 0;
     }
 
-    private static JsonNode RunProbe(ModelConfig config, int threads, bool noSpin, long budget, int rows, int promptTokens, int newTokens, CancellationToken ct)
+    private static JsonNode RunProbe(ModelConfig config, int threads, bool noSpin, ExecutionProviderKind provider, long budget, int rows, int promptTokens, int newTokens, CancellationToken ct)
     {
         var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        var self = Environment.GetCommandLineArgs()[0];
-        if (self.EndsWith(".dll", StringComparison.Ordinal))
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
         {
-            start.ArgumentList.Add(self); // run as `dotnet grm.dll`
+            start.ArgumentList.Add(Environment.GetCommandLineArgs()[0]); // run as `dotnet grm.dll`: the dll comes first
         }
         foreach (var arg in new[]
                  {
                      "bench", "inference", "--model", config.Directory, "--kv-probe", I(budget), "--kv-rows", I(rows), "--threads", I(threads),
-                     "--prompt-tokens", I(promptTokens), "--new-tokens", I(newTokens),
+                     "--prompt-tokens", I(promptTokens), "--new-tokens", I(newTokens), "--execution-provider", provider.ToString().ToLowerInvariant(),
                  }.Concat(noSpin ? ["--no-spin"] : []))
         {
             start.ArgumentList.Add(arg);
