@@ -20,10 +20,11 @@ fail() { echo "gpu check: FAIL $*"; exit 1; }
 
 if [[ -z "${GRM_BIN:-}" ]]; then
   command -v dotnet >/dev/null || fail "no dotnet SDK to build with; set GRM_BIN to a published CUDA build instead"
-  echo "gpu check: publishing the CUDA build (-p:GrmExecution=cuda) to $OUT/bin"
-  dotnet publish src/GrmWorker.App -c Release -r linux-x64 -p:GrmExecution=cuda -o "$OUT/bin" -nologo -v quiet >"$OUT/publish.log" 2>&1 \
-    || fail "publish failed; see $OUT/publish.log"
-  GRM_BIN="$OUT/bin"
+  # its own artifacts path: the CUDA restore must not touch the CPU build's obj/ folders
+  echo "gpu check: publishing the CUDA build (-p:GrmExecution=cuda) under $OUT/build"
+  dotnet publish src/GrmWorker.App -c Release -r linux-x64 -p:GrmExecution=cuda --artifacts-path "$OUT/build" -nologo -v quiet \
+    >"$OUT/publish.log" 2>&1 || fail "publish failed; see $OUT/publish.log"
+  GRM_BIN="$OUT/build/publish/GrmWorker.App/release_linux-x64"
 fi
 grm() { if [[ -x "$GRM_BIN/grm" ]]; then "$GRM_BIN/grm" "$@"; else dotnet "$GRM_BIN/grm.dll" "$@"; fi; }
 
