@@ -164,6 +164,9 @@ public sealed partial class CausalLm : IDisposable
     /// <summary>KV cache bytes one row needs per cached position: 2 (key, value) x layers x KV heads x head size x element size.</summary>
     public long KvBytesPerToken => 2L * NumLayers * NumKvHeads * HeadDim * OrtTensors.SizeOf(KvElementType);
 
+    /// <summary>Logits bytes per fed position: vocab x element size (0 until a run when the export leaves the vocab symbolic).</summary>
+    public long LogitsBytesPerPosition => Math.Max(0, VocabSize) * (long)OrtTensors.SizeOf(LogitsElementType);
+
     public static CausalLm Load(string modelPath, InferenceOptions? options = null) => Load(modelPath, options, new KvCacheConfig());
 
     /// <summary>Loads a model whose KV cache layout is given (a model config's <c>kvCache</c> section).</summary>

@@ -27,6 +27,7 @@ internal sealed unsafe class Logits : IDisposable
         }
         Positions = (int)shape[1];
         Vocab = (int)shape[2];
+        Bytes = shape[0] * shape[1] * shape[2] * OrtTensors.SizeOf(type);
         _data = value.Address();
     }
 
@@ -34,6 +35,9 @@ internal sealed unsafe class Logits : IDisposable
     public int Positions { get; }
 
     public int Vocab { get; }
+
+    /// <summary>Bytes of the tensor: [B, S, V] x element size.</summary>
+    public long Bytes { get; }
 
     /// <summary>
     /// Row b's logits at <paramref name="position"/> of <paramref name="seq"/> fed positions: a view (fp32) or a

@@ -113,7 +113,9 @@ internal static class InferenceBenchCommand
             if (kvRows > 0)
             {
                 // a quarter of what the rows need at once by default, so the waves show
-                var budget = kvBudget > 0 ? kvBudget : KvWavePlanner.Charge(kvRows, promptTokens + newTokens, model.KvBytesPerToken) / 4;
+                var all = KvBudgetBench.Jobs(kvRows, promptTokens, newTokens, vocab: 2);
+                var cost = new WaveCost(model.KvBytesPerToken, model.LogitsBytesPerPosition, config.ContextLength, SharePrefix: true);
+                var budget = kvBudget > 0 ? kvBudget : KvWavePlanner.ChargeAll(all, cost) / 4;
                 figures[^1].Report["kvBudget"] = KvBudgetBench.Run(config, threads, noSpin, provider, kvRows, budget, promptTokens, newTokens, json ? null : stdout, ct);
             }
         }

@@ -39,7 +39,7 @@ internal static class KvBudgetBench
         return report;
 
         static string Line(JsonNode f) =>
-            $"{(int)f["waves"]!} wave(s), peak KV {Mb((long)f["peakKvBytes"]!)} MB, RSS {Mb((long)f["rssAfterLoadBytes"]!)} MB after load, " +
+            $"{(int)f["waves"]!} wave(s), peak KV {Mb((long)f["peakKvBytes"]!)} MB + prefill logits {Mb((long)f["peakLogitsBytes"]!)} MB, RSS {Mb((long)f["rssAfterLoadBytes"]!)} MB after load, " +
             $"peak +{Mb((long)f["rssPeakGrowthBytes"]!)} MB (VmHWM {Mb((long)f["vmHwmBytes"]!)} MB), {(double)f["tokensPerSecond"]!:F0} tok/s";
     }
 
@@ -66,6 +66,7 @@ internal static class KvBudgetBench
         {
             ["waves"] = stats.Waves,
             ["peakKvBytes"] = stats.PeakKvBytes,
+            ["peakLogitsBytes"] = stats.PeakLogitsBytes,
             ["rssAfterLoadBytes"] = afterLoad,
             ["rssPeakGrowthBytes"] = growth,
             ["vmHwmBytes"] = ProcessMemory.PeakRssBytes(),
@@ -104,7 +105,7 @@ internal static class KvBudgetBench
     }
 
     /// <summary><paramref name="rows"/> jobs of one greedy row each, seeded random ordinary tokens.</summary>
-    private static List<GenerationJob> Jobs(int rows, int promptTokens, int newTokens, int vocab)
+    public static List<GenerationJob> Jobs(int rows, int promptTokens, int newTokens, int vocab)
     {
         var rng = new SamplerRng(4242);
         return [.. Enumerable.Range(0, rows).Select(_ => GenerationJob.Create(

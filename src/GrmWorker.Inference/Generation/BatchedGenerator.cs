@@ -23,7 +23,8 @@ public sealed class BatchedGenerator(CausalLm model, GeneratorSettings settings,
     public GenerationResult Generate(IReadOnlyList<GenerationJob> jobs, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(jobs);
-        var waves = KvWavePlanner.Plan(jobs, Model.KvBytesPerToken, Settings.ContextLength, Model.KvCacheBudget);
+        var cost = new WaveCost(Model.KvBytesPerToken, Model.LogitsBytesPerPosition, Settings.ContextLength, Settings.SharePrefix);
+        var waves = KvWavePlanner.Plan(jobs, cost, Model.KvCacheBudget);
         if (waves.Count == 1)
         {
             return RunOnce(jobs, cancellationToken);

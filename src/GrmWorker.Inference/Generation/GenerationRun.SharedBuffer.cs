@@ -45,7 +45,7 @@ public sealed partial class GenerationRun
             using (var ids = OrtTensors.Over(_ids.AsMemory(0, j * pMax), j, pMax))
             using (var mask = OrtTensors.Over(_mask.AsMemory(0, j * pMax), j, pMax))
             using (var positions = _model.HasPositionIds ? OrtTensors.Over(_positions.AsMemory(0, j * pMax), j, pMax) : null)
-            using (var logits = _model.ForwardShared(ids, mask, positions, promptKv.Keys, promptKv.Values, _binding!, cancellationToken))
+            using (var logits = NoteLogits(_model.ForwardShared(ids, mask, positions, promptKv.Keys, promptKv.Values, _binding!, cancellationToken)))
             {
                 for (var r = 0; r < _rows.Length; r++)
                 {
@@ -101,7 +101,7 @@ public sealed partial class GenerationRun
                 using var ids = OrtTensors.Over(_ids.AsMemory(0, s), 1, s);
                 using var mask = OrtTensors.Over(_mask.AsMemory(0, total), 1, total);
                 using var positions = _model.HasPositionIds ? OrtTensors.Over(_positions.AsMemory(0, s), 1, s) : null;
-                using var logits = _model.ForwardShared(ids, mask, positions, keys, values, _binding!, cancellationToken);
+                using var logits = NoteLogits(_model.ForwardShared(ids, mask, positions, keys, values, _binding!, cancellationToken));
                 firstLogits[r] = logits.Last(0, s).ToArray();
             }
             finally
@@ -153,7 +153,7 @@ public sealed partial class GenerationRun
         using (var ids = OrtTensors.Over(_ids.AsMemory(0, b), b, 1))
         using (var maskTensor = OrtTensors.Over(_mask.AsMemory(0, b * width), b, width))
         using (var positions = _model.HasPositionIds ? OrtTensors.Over(_positions.AsMemory(0, b), b, 1) : null)
-        using (var logits = _model.ForwardShared(ids, maskTensor, positions, _kv!.Keys, _kv.Values, _binding!, cancellationToken))
+        using (var logits = NoteLogits(_model.ForwardShared(ids, maskTensor, positions, _kv!.Keys, _kv.Values, _binding!, cancellationToken)))
         {
             for (var i = 0; i < b; i++)
             {

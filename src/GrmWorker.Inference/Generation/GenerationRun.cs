@@ -42,6 +42,7 @@ public sealed partial class GenerationRun : IDisposable
     private int _steps;
     private bool _prefilled;
     private long _peakKvBytes;       // most KV bytes held at once (see KvWavePlanner)
+    private long _peakLogitsBytes;   // largest logits tensor returned
 
     // Reused pinned input buffers.
     private long[] _ids = [];
@@ -333,6 +334,7 @@ public sealed partial class GenerationRun : IDisposable
             _rows.Length, _promptTokens, _prefillTokens, _rows.Sum(r => r.Generated.Count), _steps, _prefillTimer.Elapsed, _decodeTimer.Elapsed)
         {
             PeakKvBytes = _peakKvBytes,
+            PeakLogitsBytes = _peakLogitsBytes,
         };
         return new GenerationResult(jobs, stats);
     }
@@ -363,10 +365,16 @@ public sealed partial class GenerationRun : IDisposable
         var past = _cache!.Bytes;
         var logits = _model.Forward(batch, total, ids, mask, positions, _cache, _binding, presentOnDevice, cancellationToken);
         NoteKv(past + _cache.Bytes); // past and present both live during the pass
-        return logits;
+        return NoteLogits(logits);
     }
 
     private void NoteKv(long bytes) => _peakKvBytes = Math.Max(_peakKvBytes, bytes);
+
+    private Logits NoteLogits(Logits logits)
+    {
+        _peakLogitsBytes = Math.Max(_peakLogitsBytes, logits.Bytes);
+        return logits;
+    }
 
     /// <summary>logits [B, S, V] -> the last position of each row, copied as float [B * V].</summary>
     private static float[] LastPositionLogits(Logits logits, int batch, int seq)

@@ -62,6 +62,9 @@ public sealed record GenerationStats(
     /// <summary>The most KV cache bytes held at once (past and present of a forward pass, or two buffers during a copy).</summary>
     public long PeakKvBytes { get; init; }
 
+    /// <summary>The largest logits tensor a forward pass returned (a prefill's: every fed position's logits).</summary>
+    public long PeakLogitsBytes { get; init; }
+
     /// <summary>Counts and times added up over waves run one after the other; the peak is the largest.</summary>
     public static GenerationStats Sum(IReadOnlyList<GenerationStats> waves)
     {
@@ -72,6 +75,7 @@ public sealed record GenerationStats(
         {
             Waves = waves.Sum(w => w.Waves),
             PeakKvBytes = waves.Max(w => w.PeakKvBytes),
+            PeakLogitsBytes = waves.Max(w => w.PeakLogitsBytes),
         };
     }
 }
