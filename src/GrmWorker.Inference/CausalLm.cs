@@ -52,6 +52,7 @@ public sealed partial class CausalLm : IDisposable
             throw Unsupported($"'{LogitsName}' is {logits.ElementDataType}; float32 or float16 is needed");
         }
         LogitsElementType = logits.ElementDataType;
+        LogitsEveryPosition = !(logits.Dimensions.Length == 3 && logits.Dimensions[1] == 1);
         VocabSize = logits.Dimensions.Length == 3 && logits.Dimensions[2] > 0 ? logits.Dimensions[2] : -1;
 
         var layers = new SortedDictionary<int, (string? Key, string? Value)>();
@@ -164,7 +165,10 @@ public sealed partial class CausalLm : IDisposable
     /// <summary>KV cache bytes one row needs per cached position: 2 (key, value) x layers x KV heads x head size x element size.</summary>
     public long KvBytesPerToken => 2L * NumLayers * NumKvHeads * HeadDim * OrtTensors.SizeOf(KvElementType);
 
-    /// <summary>Logits bytes per fed position: vocab x element size (0 until a run when the export leaves the vocab symbolic).</summary>
+    /// <summary>Whether the export returns logits for every fed position ([B, S, V]) rather than each row's last ([B, 1, V]).</summary>
+    public bool LogitsEveryPosition { get; }
+
+    /// <summary>Logits bytes per returned position: vocab x element size (0 until a run when the export leaves the vocab symbolic).</summary>
     public long LogitsBytesPerPosition => Math.Max(0, VocabSize) * (long)OrtTensors.SizeOf(LogitsElementType);
 
     public static CausalLm Load(string modelPath, InferenceOptions? options = null) => Load(modelPath, options, new KvCacheConfig());
@@ -283,6 +287,44 @@ public sealed partial class CausalLm : IDisposable
             present.Dispose();
         }
         return TakeLogits(outputs[0]);
+    }
+
+    /// <summary>
+    /// Shared-buffer decode step with the least binding work: the KV buffers (<paramref name="cache"/>) are bound as
+    /// past and present only when <paramref name="rebindCache"/> (a new cache, or after another pass used the
+    /// binding); the inputs, fed anew each step, replace their previous bindings; logits go into
+    /// <paramref name="logits"/> [B, 1, V], a value of the caller's, so nothing is fetched back.
+    /// </summary>
+    internal void StepShared(
+        OrtValue inputIds,
+        OrtValue attentionMask,
+        OrtValue? positionIds,
+        SharedKvCache cache,
+        bool rebindCache,
+        OrtValue logits,
+        OrtIoBinding binding,
+        CancellationToken cancellationToken)
+    {
+        if (rebindCache)
+        {
+            binding.ClearBoundInputs();
+            binding.ClearBoundOutputs();
+            for (var i = 0; i < NumLayers; i++)
+            {
+                binding.BindInput(PastKeyNames[i], cache.Keys[i]);
+                binding.BindInput(PastValueNames[i], cache.Values[i]);
+                binding.BindOutput(PresentNames[2 * i], cache.Keys[i]);
+                binding.BindOutput(PresentNames[(2 * i) + 1], cache.Values[i]);
+            }
+        }
+        binding.BindInput(InputIdsName, inputIds);
+        binding.BindInput(AttentionMaskName, attentionMask);
+        if (HasPositionIds)
+        {
+            binding.BindInput(PositionIdsName, positionIds ?? throw new ArgumentNullException(nameof(positionIds)));
+        }
+        binding.BindOutput(LogitsName, logits);
+        Runner.RunBound(binding, cancellationToken);
     }
 
     private Logits TakeLogits(OrtValue value)

@@ -13,16 +13,23 @@ internal sealed unsafe class Logits : IDisposable
     private readonly OrtValue _value;
     private readonly nint _data;     // host memory ORT owns, valid while _value lives
     private readonly TensorElementType _type;
+    private readonly bool _owned;
     private float[] _converted = [];
 
-    public Logits(OrtValue value, TensorElementType type)
+    /// <summary>Over <paramref name="value"/>; disposing releases it when <paramref name="owned"/> (else its owner keeps it).</summary>
+    public Logits(OrtValue value, TensorElementType type, bool owned = true)
     {
         _value = value;
         _type = type;
+        _owned = owned;
         var shape = value.Shape();
         if (shape.Length != 3)
         {
-            value.Dispose();
+            if (owned)
+            {
+                value.Dispose();
+            }
+
             throw new InvalidOperationException($"The model returned logits of rank {shape.Length}; [batch, seq, vocab] was expected.");
         }
         Positions = (int)shape[1];
@@ -74,5 +81,11 @@ internal sealed unsafe class Logits : IDisposable
     /// <summary>Row b's logits at its last fed position.</summary>
     public ReadOnlySpan<float> Last(int b, int seq) => Row(b, seq, seq - 1);
 
-    public void Dispose() => _value.Dispose();
+    public void Dispose()
+    {
+        if (_owned)
+        {
+            _value.Dispose();
+        }
+    }
 }

@@ -114,7 +114,7 @@ internal static class InferenceBenchCommand
             {
                 // a quarter of what the rows need at once by default, so the waves show
                 var all = KvBudgetBench.Jobs(kvRows, promptTokens, newTokens, vocab: 2);
-                var cost = new WaveCost(model.KvBytesPerToken, model.LogitsBytesPerPosition, config.ContextLength, SharePrefix: true);
+                var cost = new WaveCost(model.KvBytesPerToken, model.LogitsBytesPerPosition, config.ContextLength, SharePrefix: true, model.LogitsEveryPosition);
                 var budget = kvBudget > 0 ? kvBudget : KvWavePlanner.ChargeAll(all, cost) / 4;
                 figures[^1].Report["kvBudget"] = KvBudgetBench.Run(config, threads, noSpin, provider, kvRows, budget, promptTokens, newTokens, json ? null : stdout, ct);
             }

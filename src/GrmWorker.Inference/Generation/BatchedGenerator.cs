@@ -23,7 +23,7 @@ public sealed class BatchedGenerator(CausalLm model, GeneratorSettings settings,
     public GenerationResult Generate(IReadOnlyList<GenerationJob> jobs, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(jobs);
-        var cost = new WaveCost(Model.KvBytesPerToken, Model.LogitsBytesPerPosition, Settings.ContextLength, Settings.SharePrefix);
+        var cost = new WaveCost(Model.KvBytesPerToken, Model.LogitsBytesPerPosition, Settings.ContextLength, Settings.SharePrefix, Model.LogitsEveryPosition);
         var waves = KvWavePlanner.Plan(jobs, cost, Model.KvCacheBudget);
         if (waves.Count == 1)
         {

@@ -40,6 +40,7 @@ public sealed partial class GenerationRun
         var direct = ownerOf.SequenceEqual(Enumerable.Range(0, j));
         var firstLogits = new float[_rows.Length][];
         var promptKv = direct ? SharedKvCache.Allocate(_model, j, _lengthLimit) : SharedKvCache.Allocate(_model, j, pMax);
+        _boundKv = null; // ForwardShared binds everything anew
         try
         {
             using (var ids = OrtTensors.Over(_ids.AsMemory(0, j * pMax), j, pMax))
@@ -101,6 +102,7 @@ public sealed partial class GenerationRun
                 using var ids = OrtTensors.Over(_ids.AsMemory(0, s), 1, s);
                 using var mask = OrtTensors.Over(_mask.AsMemory(0, total), 1, total);
                 using var positions = _model.HasPositionIds ? OrtTensors.Over(_positions.AsMemory(0, s), 1, s) : null;
+                _boundKv = null;
                 using var logits = NoteLogits(_model.ForwardShared(ids, mask, positions, keys, values, _binding!, cancellationToken));
                 firstLogits[r] = logits.Last(0, s).ToArray();
             }
@@ -150,10 +152,21 @@ public sealed partial class GenerationRun
             mask[..ones].Fill(1);
             mask[ones..].Clear();
         }
+        if (_stepLogits is null || _stepLogitsRows != b)
+        {
+            // [B, 1, V] in host memory, bound as the logits output; reallocated only when the batch shrinks
+            _stepLogits?.Dispose();
+            _stepLogits = OrtTensors.Allocate(_model.LogitsElementType, b, 1, _model.VocabSize);
+            _stepLogitsRows = b;
+        }
         using (var ids = OrtTensors.Over(_ids.AsMemory(0, b), b, 1))
         using (var maskTensor = OrtTensors.Over(_mask.AsMemory(0, b * width), b, width))
         using (var positions = _model.HasPositionIds ? OrtTensors.Over(_positions.AsMemory(0, b), b, 1) : null)
-        using (var logits = NoteLogits(_model.ForwardShared(ids, maskTensor, positions, _kv!.Keys, _kv.Values, _binding!, cancellationToken)))
+        {
+            _model.StepShared(ids, maskTensor, positions, _kv!, rebindCache: !ReferenceEquals(_boundKv, _kv), _stepLogits, _binding!, cancellationToken);
+            _boundKv = _kv;
+        }
+        using (var logits = NoteLogits(new Logits(_stepLogits, _model.LogitsElementType, owned: false)))
         {
             for (var i = 0; i < b; i++)
             {

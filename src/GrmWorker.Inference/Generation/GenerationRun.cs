@@ -35,6 +35,9 @@ public sealed partial class GenerationRun : IDisposable
     private readonly int _lengthLimit; // a row stops (ContextLength) once this many positions are cached
     private KvCache? _cache;
     private SharedKvCache? _kv;
+    private SharedKvCache? _boundKv;  // the cache the binding holds as past/present (shared layout), if any
+    private OrtValue? _stepLogits;    // [B, 1, V] logits of a shared-layout decode step, bound as the output
+    private int _stepLogitsRows;
     private List<Row> _batch = [];   // rows in cache order
     private int _length;             // L: cached positions per batch row
     private int _promptTokens;
@@ -479,6 +482,8 @@ public sealed partial class GenerationRun : IDisposable
         _cache = null;
         _kv?.Dispose();
         _kv = null;
+        _stepLogits?.Dispose();
+        _stepLogits = null;
         _binding?.Dispose();
     }
 }

@@ -5,10 +5,11 @@ public readonly record struct WaveRow(int Job, int Sample);
 
 /// <summary>What a generation's memory is measured in: per cached position of a row, per prefilled position's logits.</summary>
 /// <param name="KvBytesPerToken">KV bytes one row needs per position (<see cref="CausalLm.KvBytesPerToken"/>).</param>
-/// <param name="LogitsBytesPerPosition">Logits bytes per prefilled position: vocab x element size (exports return every position's logits).</param>
+/// <param name="LogitsBytesPerPosition">Logits bytes per returned position: vocab x element size.</param>
 /// <param name="ContextLength">Positions a row may reach.</param>
 /// <param name="SharePrefix">A job's prompt is prefilled once for its k rows (else once per row).</param>
-public sealed record WaveCost(long KvBytesPerToken, long LogitsBytesPerPosition, int ContextLength, bool SharePrefix);
+/// <param name="LogitsEveryPosition">The export returns every fed position's logits (optimum exports do), not just the last.</param>
+public sealed record WaveCost(long KvBytesPerToken, long LogitsBytesPerPosition, int ContextLength, bool SharePrefix, bool LogitsEveryPosition = true);
 
 /// <summary>
 /// Splits a generation's rows into waves whose memory fits a byte budget. A wave of R rows whose longest row needs L
@@ -17,7 +18,7 @@ public sealed record WaveCost(long KvBytesPerToken, long LogitsBytesPerPosition,
 /// and present [R, H, L, Dh] at once; in the shared-buffer layout the prompt buffer during prefill, or the smaller
 /// buffer a compaction copies into, lives beside the run's buffer), plus the logits of its prefill:
 /// <c>max(J x Pmax, R x Smax) x LogitsBytesPerPosition</c> (J distinct prompts of up to Pmax tokens, suffixes of up
-/// to Smax), since exports return logits for every fed position. Neither layout shares KV memory between the rows
+/// to Smax), for exports that return logits for every fed position (else one position per row). Neither layout shares KV memory between the rows
 /// of one prompt (it is prefilled once and copied), so every row is charged in full. Rows keep their order; a row
 /// that alone exceeds the budget is an error that names the figures.
 /// </summary>
@@ -106,8 +107,9 @@ public static class KvWavePlanner
         {
             get
             {
-                var prefilled = (Cost.SharePrefix ? Prompts : Rows.Count) * (long)PromptMax;
-                var logits = Math.Max(prefilled, Rows.Count * (long)SuffixMax) * Cost.LogitsBytesPerPosition;
+                var prompts = Cost.SharePrefix ? Prompts : Rows.Count;
+                var positions = Cost.LogitsEveryPosition ? Math.Max(prompts * (long)PromptMax, Rows.Count * (long)SuffixMax) : Rows.Count;
+                var logits = positions * Cost.LogitsBytesPerPosition;
                 return Charge(Rows.Count, Longest, Cost.KvBytesPerToken) + logits;
             }
         }

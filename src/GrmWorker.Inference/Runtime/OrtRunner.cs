@@ -21,6 +21,14 @@ internal sealed class OrtRunner(InferenceSession session, string source)
         IReadOnlyCollection<string> inputNames, IReadOnlyCollection<OrtValue> inputs, IReadOnlyCollection<string> outputNames, CancellationToken cancellationToken) =>
         Guard(o => Session.Run(o, inputNames, inputs, outputNames), cancellationToken);
 
+    /// <summary>Runs the binding, fetching nothing back: every output was bound to a value of the caller's.</summary>
+    public void RunBound(OrtIoBinding binding, CancellationToken cancellationToken) =>
+        Guard(o =>
+        {
+            Session.RunWithBinding(o, binding);
+            return 0;
+        }, cancellationToken);
+
     /// <summary>Runs the binding; the bound outputs are returned in binding order (the caller owns them).</summary>
     public IDisposableReadOnlyCollection<OrtValue> Run(OrtIoBinding binding, CancellationToken cancellationToken) =>
         Guard(o => Session.RunWithBoundResults(o, binding), cancellationToken);

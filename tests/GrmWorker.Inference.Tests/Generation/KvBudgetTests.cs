@@ -23,7 +23,7 @@ public sealed class KvBudgetTests(TinyModel tiny)
     {
         var config = sharedBufferLayout ? tiny.GqaConfig : tiny.Config;
         var unbounded = sharedBufferLayout ? tiny.GqaModel : tiny.Model;
-        var cost = new WaveCost(unbounded.KvBytesPerToken, unbounded.LogitsBytesPerPosition, config.ContextLength, SharePrefix: true);
+        var cost = new WaveCost(unbounded.KvBytesPerToken, unbounded.LogitsBytesPerPosition, config.ContextLength, SharePrefix: true, unbounded.LogitsEveryPosition);
         var budget = KvWavePlanner.ChargeAll(Jobs, cost) / 3; // twelve rows, in two waves or more
         using var bounded = CausalLm.Load(config, new InferenceOptions { KvCacheBudget = budget });
 
@@ -51,12 +51,20 @@ public sealed class KvBudgetTests(TinyModel tiny)
     [Fact]
     public void The_budget_is_derived_on_cpu_and_must_be_given_for_cuda_without_a_memory_limit()
     {
-        Assert.InRange(new InferenceOptions().ResolveKvCacheBudget(), 1, 1L << 30);
+        Assert.InRange(new InferenceOptions().ResolveKvCacheBudget(), 1, 256L << 20);
         Assert.Equal(123, new InferenceOptions { KvCacheBudget = 123 }.ResolveKvCacheBudget());
         var cuda = new InferenceOptions { ExecutionProvider = ExecutionProviderKind.Cuda };
         Assert.Contains("Inference:KvCacheBudget", Assert.Throws<ArgumentException>(() => cuda.ResolveKvCacheBudget()).Message);
         cuda.CudaProviderOptions["gpu_mem_limit"] = "8000000000";
         Assert.Equal(4_000_000_000, cuda.ResolveKvCacheBudget());
         Assert.Throws<ArgumentOutOfRangeException>(() => new InferenceOptions { KvCacheBudget = 0 }.Validate());
+    }
+
+    [Fact]
+    public void Whether_prefill_logits_cover_every_position_is_read_from_the_export()
+    {
+        Assert.True(tiny.Model.LogitsEveryPosition);     // optimum export: logits [B, S, V]
+        Assert.False(tiny.GqaModel.LogitsEveryPosition); // the GQA export returns each row's last position, [B, 1, V]
+        Assert.Equal(3072 * 4, tiny.Model.LogitsBytesPerPosition);
     }
 }

@@ -49,5 +49,7 @@ public sealed class KvWavePlannerTests
         // 2 rows of one 10-token prompt, 5 new tokens: KV 2 x 2 x 15 x 1 = 60 bytes; logits 1 prompt x 10 positions x 100
         Assert.Equal(60 + 1_000, KvWavePlanner.ChargeAll([Job(10, 2, 5)], Cost(1, logits: 100)));
         Assert.Equal(60 + 2_000, KvWavePlanner.ChargeAll([Job(10, 2, 5)], Cost(1, logits: 100) with { SharePrefix = false }));
+        // an export that returns only each row's last position: one position per row
+        Assert.Equal(60 + 200, KvWavePlanner.ChargeAll([Job(10, 2, 5)], Cost(1, logits: 100) with { LogitsEveryPosition = false }));
     }
 }
