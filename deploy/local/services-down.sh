@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stops the local Postgres and RabbitMQ started by services-up.sh (data in .local/ is kept).
+# Stops the local Postgres and RabbitMQ started by services-up.sh (their data in $GRM_SERVICE_DIR is kept).
 # Usage: services-down.sh [postgres] [rabbitmq]   (default: both)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/services-common.sh"

@@ -41,14 +41,40 @@ if ((${#need[@]})); then
   PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
 fi
 
+# ---- where the servers keep their data: outside the checkout (see services-common.sh)
+mkdir -p "$GRM_SERVICE_DIR"; chmod 755 "$(dirname "$GRM_SERVICE_DIR")" "$GRM_SERVICE_DIR"
+printf '%s\n' "$GRM_ROOT" >"$GRM_SERVICE_DIR/checkout"
+# Earlier versions kept it in .local/: stop what runs from there and move it over once.
+for old in postgres rabbitmq; do
+  [[ -d "$GRM_LOCAL/$old" && ! -e "$GRM_SERVICE_DIR/$old" ]] || continue
+  if [[ $old == postgres && -f "$GRM_LOCAL/postgres/data/postmaster.pid" ]]; then
+    as_postgres "$PG_BIN/pg_ctl" -D "$GRM_LOCAL/postgres/data" -m fast -w -t 60 stop >/dev/null 2>&1 9>&- || true
+  elif [[ $old == rabbitmq ]] && pid="$(cat "$GRM_LOCAL/rabbitmq/rabbit.pid" 2>/dev/null)" && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"; for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+  fi
+  echo "services-up: moving $GRM_LOCAL/$old to $GRM_SERVICE_DIR/$old (service data now lives outside the checkout)"
+  mv "$GRM_LOCAL/$old" "$GRM_SERVICE_DIR/$old"
+done
+# The ports in use, kept for the next run of these scripts in this checkout.
+printf ': "${GRM_LOCAL_PG_PORT:=%s}"\n: "${GRM_LOCAL_AMQP_PORT:=%s}"\n' "$PG_PORT" "$AMQP_PORT" >"$GRM_PORTS"
+
+# A port another process holds would make the server fail after a long wait: say at once who holds it.
+ensure_port_free() { # PORT WHAT VARIABLE
+  port_open "$1" || return 0
+  fail "127.0.0.1:$1 ($2) is taken by $(port_owner "$1"). If that is another checkout's services, stop them (deploy/local/services-down.sh there), or give this checkout other ports once: $3=<port> deploy/local/services-up.sh (kept in $GRM_PORTS)."
+}
+
 # ---- credentials (generated once, reused after)
 mkdir -p "$GRM_LOCAL"; chmod 755 "$GRM_LOCAL"
 gen_secret() { head -c 64 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9' | cut -c1-32; }
 PG_PASSWORD="$(credential GRM_POSTGRES__CONNECTIONSTRING | sed -n 's/.*Password=\([A-Za-z0-9]*\).*/\1/p')"
 RMQ_PASSWORD="$(credential GRM_RABBITMQ__PASSWORD)"
+PG_TEST_PASSWORD="$(credential GRM_LOCAL_TEST_POSTGRES | sed -n 's/.*Password=\([A-Za-z0-9]*\).*/\1/p')"
 [[ -n "$PG_PASSWORD" ]] || PG_PASSWORD="$(gen_secret)"
+[[ -n "$PG_TEST_PASSWORD" ]] || PG_TEST_PASSWORD="$(gen_secret)"
 [[ -n "$RMQ_PASSWORD" ]] || RMQ_PASSWORD="$(gen_secret)"
 PG_CONNECTION="Host=127.0.0.1;Port=$PG_PORT;Database=grm;Username=grm;Password=$PG_PASSWORD"
+PG_TEST_CONNECTION="Host=127.0.0.1;Port=$PG_PORT;Database=grm_test;Username=grm_test;Password=$PG_TEST_PASSWORD"
 (
   umask 077
   tmp="$GRM_CREDENTIALS.tmp.$$"
@@ -62,6 +88,8 @@ GRM_RABBITMQ__USERNAME='grm'
 GRM_RABBITMQ__PASSWORD='$RMQ_PASSWORD'
 GRM_LOCAL_TLS_CA='$TLS_DIR/ca.pem'
 GRM_LOCAL_AMQPS_PORT='$AMQPS_PORT'
+# The tests' own role: it may create (and drop) the databases each test fixture uses; the worker's role may not.
+GRM_LOCAL_TEST_POSTGRES='$PG_TEST_CONNECTION'
 CRED
   mv -f "$tmp" "$GRM_CREDENTIALS"
 )
@@ -123,6 +151,7 @@ CONF
     # Picks up settings added since it started (ssl can change on reload).
     as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" reload >/dev/null 9>&- || fail "Postgres did not reload its configuration"
   else
+    ensure_port_free "$PG_PORT" "Postgres" GRM_LOCAL_PG_PORT
     echo "services-up: starting Postgres on 127.0.0.1:$PG_PORT"
     touch "$PG_LOG"; chown postgres:postgres "$PG_LOG"
     as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$START_TIMEOUT" start >/dev/null 9>&- \
@@ -133,14 +162,22 @@ CONF
     ((SECONDS < deadline)) || { log_tail "$PG_LOG"; fail "Postgres does not answer on 127.0.0.1:$PG_PORT"; }
     sleep 0.5
   done
-  # Role (login, may create test databases, nothing else) owning database grm and its public schema.
+  # The worker's role grm: login, owns database grm (and its public schema), nothing else. The tests' role grm_test:
+  # login and CREATEDB for the databases its fixtures make, with a landing database of its own. No other role
+  # may connect to either database, nor to database postgres (CONNECT revoked from PUBLIC).
   as_postgres "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_RUN" -p "$PG_PORT" -d postgres >/dev/null <<SQL \
-    || fail "could not create the Postgres role/database (log: $PG_LOG)"
+    || fail "could not create the Postgres roles/databases (log: $PG_LOG)"
 \set pw '$PG_PASSWORD'
+\set test_pw '$PG_TEST_PASSWORD'
 SELECT 'CREATE ROLE grm LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'grm') \gexec
-ALTER ROLE grm LOGIN NOSUPERUSER CREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD :'pw';
+ALTER ROLE grm LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD :'pw';
 SELECT 'CREATE DATABASE grm OWNER grm' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'grm') \gexec
 REVOKE ALL ON DATABASE grm FROM PUBLIC;
+SELECT 'CREATE ROLE grm_test LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'grm_test') \gexec
+ALTER ROLE grm_test LOGIN NOSUPERUSER CREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD :'test_pw';
+SELECT 'CREATE DATABASE grm_test OWNER grm_test' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'grm_test') \gexec
+REVOKE ALL ON DATABASE grm_test FROM PUBLIC;
+REVOKE CONNECT ON DATABASE postgres FROM PUBLIC;
 SQL
 }
 
@@ -201,19 +238,22 @@ CONF
     while rmq_pid >/dev/null; do ((SECONDS < wait_until)) || fail "RabbitMQ (pid $pid) did not stop"; sleep 0.5; done
   fi
   if ! rmq_pid >/dev/null; then
+    ensure_port_free "$AMQP_PORT" "RabbitMQ AMQP" GRM_LOCAL_AMQP_PORT
+    ensure_port_free "$AMQPS_PORT" "RabbitMQ AMQPS, GRM_LOCAL_AMQP_PORT + 1" GRM_LOCAL_AMQP_PORT
+    ensure_port_free "$RMQ_DIST_PORT" "RabbitMQ's Erlang distribution, GRM_LOCAL_AMQP_PORT + 5" GRM_LOCAL_AMQP_PORT
     echo "services-up: starting RabbitMQ on 127.0.0.1:$AMQP_PORT"
     local log="$RMQ_DIR/log/startup.log" launcher
     setsid runuser -u rabbitmq -- env HOME="$HOME" "$RMQ_BIN/rabbitmq-server" >>"$log" 2>&1 </dev/null 9>&- &
     launcher=$!
     local deadline=$((SECONDS + START_TIMEOUT))
     until "$RMQ_BIN/rabbitmq-diagnostics" -q ping >/dev/null 2>&1; do
-      kill -0 "$launcher" 2>/dev/null || { log_tail "$log"; log_tail "$RMQ_DIR/log/grm@localhost.log"; fail "RabbitMQ exited during start-up"; }
-      ((SECONDS < deadline)) || { log_tail "$log"; log_tail "$RMQ_DIR/log/grm@localhost.log"; fail "RabbitMQ did not answer within ${START_TIMEOUT}s"; }
+      kill -0 "$launcher" 2>/dev/null || { log_tail "$log"; log_tail "$RMQ_DIR/log/$RMQ_NODE.log"; fail "RabbitMQ exited during start-up"; }
+      ((SECONDS < deadline)) || { log_tail "$log"; log_tail "$RMQ_DIR/log/$RMQ_NODE.log"; fail "RabbitMQ did not answer within ${START_TIMEOUT}s"; }
       sleep 1
     done
   fi
   "$RMQ_BIN/rabbitmqctl" -q await_startup --timeout "$START_TIMEOUT" >/dev/null \
-    || { log_tail "$RMQ_DIR/log/grm@localhost.log"; fail "RabbitMQ did not finish booting"; }
+    || { log_tail "$RMQ_DIR/log/$RMQ_NODE.log"; fail "RabbitMQ did not finish booting"; }
   if ! rmq_login_ok; then
     # Data directory from an earlier configuration: (re)create user, vhost and permissions; drop guest.
     echo "services-up: provisioning RabbitMQ user and vhost grm"
@@ -228,7 +268,7 @@ CONF
     "$ctl" -q list_users --no-table-headers | cut -f1 | grep -qx guest && "$ctl" -q delete_user guest
     rmq_login_ok || fail "cannot log in to RabbitMQ as grm on 127.0.0.1:$AMQP_PORT vhost grm"
   fi
-  port_open "$AMQPS_PORT" || { log_tail "$RMQ_DIR/log/grm@localhost.log"; fail "RabbitMQ's TLS listener does not answer on 127.0.0.1:$AMQPS_PORT"; }
+  port_open "$AMQPS_PORT" || { log_tail "$RMQ_DIR/log/$RMQ_NODE.log"; fail "RabbitMQ's TLS listener does not answer on 127.0.0.1:$AMQPS_PORT"; }
 }
 
 want postgres && start_postgres

@@ -43,7 +43,7 @@ public sealed class CliFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _adminConnectionString = ServiceSettings.Get("GRM_POSTGRES__CONNECTIONSTRING");
+        _adminConnectionString = ServiceSettings.Get(ServiceSettings.TestPostgres);
         await ExecuteAdminAsync($"CREATE DATABASE {DatabaseName}");
         ConnectionString = new NpgsqlConnectionStringBuilder(_adminConnectionString) { Database = DatabaseName }.ConnectionString;
         Database = StorageDataSource.Create(new StorageOptions { ConnectionString = ConnectionString });

@@ -8,6 +8,9 @@ internal static class ServiceSettings
 {
     public const string Hint = "Start them with deploy/local/services-up.sh (deploy/local/test.sh does this before the tests).";
 
+    /// <summary>The tests' Postgres role (CREATEDB, for the database each fixture makes); the worker's role has no CREATEDB.</summary>
+    public const string TestPostgres = "GRM_LOCAL_TEST_POSTGRES";
+
     public static string RepoRoot { get; } = FindRepoRoot();
 
     private static readonly Lazy<IReadOnlyDictionary<string, string>> FromFile = new(ReadFile);

@@ -56,7 +56,7 @@ public class WorkerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _adminConnectionString = ServiceSettings.Get("GRM_POSTGRES__CONNECTIONSTRING");
+        _adminConnectionString = ServiceSettings.Get(ServiceSettings.TestPostgres);
         var factory = new ConnectionFactory
         {
             HostName = ServiceSettings.Get("GRM_RABBITMQ__HOST"),

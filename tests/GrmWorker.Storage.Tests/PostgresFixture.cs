@@ -12,13 +12,14 @@ public sealed class PostgresCollection : ICollectionFixture<PostgresFixture>
 }
 
 /// <summary>
-/// The local Postgres of deploy/local/services-up.sh (settings from GRM_POSTGRES__CONNECTIONSTRING or
+/// The local Postgres of deploy/local/services-up.sh (the tests' role, GRM_LOCAL_TEST_POSTGRES, from the environment or
 /// .local/credentials.env). Not reachable means every test fails with a message naming the script: these
-/// tests never skip. Isolation: each test class (or test) gets its own database, created by the grm role.
+/// tests never skip. Isolation: each test class (or test) gets its own database, created by the tests' role (the
+/// worker's role grm may not create databases).
 /// </summary>
 public sealed class PostgresFixture : IAsyncLifetime
 {
-    private const string EnvName = "GRM_POSTGRES__CONNECTIONSTRING";
+    private const string EnvName = "GRM_LOCAL_TEST_POSTGRES";
     private const string Hint = "Start it with deploy/local/services-up.sh (deploy/local/test.sh does this before the tests).";
 
     public string ConnectionString { get; private set; } = "";
