@@ -37,5 +37,10 @@ public sealed class HttpEndpointsTests(WorkerFixture worker)
         Assert.Matches(@"\ngrm_batch_size_count [1-9]", text);
         Assert.Contains("# TYPE grm_job_latency_seconds histogram", text, StringComparison.Ordinal);
         Assert.Contains("grm_round_seconds_bucket{le=\"+Inf\"}", text, StringComparison.Ordinal);
+        // memory, so a soak can watch it: process RSS and its peak, the managed heap, the generator's peak
+        Assert.Matches(@"\nprocess_resident_memory_bytes [1-9][0-9]{6,}\n", text);
+        Assert.Matches(@"\nprocess_resident_memory_peak_bytes [1-9][0-9]{6,}\n", text);
+        Assert.Matches(@"\ndotnet_gc_heap_size_bytes [0-9]+\n", text);
+        Assert.Contains("# TYPE grm_generator_peak_bytes gauge", text, StringComparison.Ordinal);
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using GrmWorker.App.Cli;
 
 namespace GrmWorker.App.Hosting;
 
@@ -22,6 +23,7 @@ public sealed class WorkerMetrics
     private long _generatedTokens;
     private long _generationTicks;
     private long _duplicates;
+    private long _kvPeak;
 
     public void JobFinished(string status, double latencySeconds)
     {
@@ -36,8 +38,12 @@ public sealed class WorkerMetrics
         Interlocked.Add(ref _samplesSaved, saved);
     }
 
-    public void RoundGenerated(int generatedTokens, TimeSpan elapsed)
+    public void RoundGenerated(int generatedTokens, TimeSpan elapsed, long generatorPeakBytes = 0)
     {
+        long seen;
+        while (generatorPeakBytes > (seen = Interlocked.Read(ref _kvPeak)) && Interlocked.CompareExchange(ref _kvPeak, generatorPeakBytes, seen) != seen)
+        {
+        }
         Interlocked.Add(ref _generatedTokens, generatedTokens);
         Interlocked.Add(ref _generationTicks, elapsed.Ticks);
         _roundLatency.Observe(elapsed.TotalSeconds);
@@ -66,6 +72,13 @@ public sealed class WorkerMetrics
         Counter(text, "grm_generation_seconds_total", "Time spent generating (tokens/s = rate of tokens / rate of this).",
             TimeSpan.FromTicks(Interlocked.Read(ref _generationTicks)).TotalSeconds);
         Counter(text, "grm_duplicates_total", "Requests with a known requestId whose stored result was published again.", Interlocked.Read(ref _duplicates));
+        Gauge(text, "grm_generator_peak_bytes", "The most KV cache plus prefill logits one generation round held (bounded by Inference:KvCacheBudget).",
+            Interlocked.Read(ref _kvPeak));
+        var gc = GC.GetGCMemoryInfo();
+        Gauge(text, "process_resident_memory_bytes", "Resident memory of the process (VmRSS).", ProcessMemory.RssBytes());
+        Gauge(text, "process_resident_memory_peak_bytes", "Peak resident memory of the process (VmHWM).", ProcessMemory.PeakRssBytes());
+        Gauge(text, "dotnet_gc_heap_size_bytes", "Managed heap size after the last GC.", gc.HeapSizeBytes);
+        Gauge(text, "dotnet_gc_committed_bytes", "Memory the GC has committed.", gc.TotalCommittedBytes);
         _batchSize.Render(text, "grm_batch_size", "Requests per consumed batch.");
         _roundLatency.Render(text, "grm_round_seconds", "Wall time of one batched generation round.");
         _jobLatency.Render(text, "grm_job_latency_seconds", "Time from receipt to result, per job.");
@@ -74,6 +87,9 @@ public sealed class WorkerMetrics
 
     private static void Counter(StringBuilder text, string name, string help, double value) =>
         text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n");
+
+    private static void Gauge(StringBuilder text, string name, string help, double value) =>
+        text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n");
 
     private sealed class Histogram(double[] bounds)
     {

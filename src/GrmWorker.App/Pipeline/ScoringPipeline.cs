@@ -93,7 +93,7 @@ public sealed class ScoringPipeline(
             await ScoreMetaAsync(plans, cancellationToken);
             foreach (var plan in plans)
                 if (plan.Run.Failure is null) plan.Run.Decide();
-            metrics.RoundGenerated(generated.Stats.GeneratedTokens, clock.Elapsed);
+            metrics.RoundGenerated(generated.Stats.GeneratedTokens, clock.Elapsed, generated.Stats.PeakKvBytes + generated.Stats.PeakLogitsBytes);
             WorkerLog.RoundDone(logger, round, plans.Count, generated.Stats.Rows, generated.Stats.GeneratedTokens, clock.Elapsed.TotalMilliseconds);
         }
 
