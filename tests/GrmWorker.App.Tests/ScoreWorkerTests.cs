@@ -111,6 +111,8 @@ public sealed class ScoreWorkerTests(WorkerFixture worker)
         { "query", """{"query":"nul \u0000 inside","responses":["a"]}""", "invalid_request" },
         { "responses", """{"query":"q","responses":"not a list"}""", "invalid_request" },
         { "kMax", """{"query":"q","responses":["a"],"kMax":"three"}""", "invalid_request" },
+        { "kMax", """{"query":"q","responses":["a"],"kMax":4,"kMax":8}""", "invalid_request" },
+        { "query", """{"query":"q","query":"other","responses":["a"]}""", "invalid_request" },
         { "prompt tokens", """{"query":"q","responses":["a"],"maxNewTokens":4000}""", "too_large" },
     };
 

@@ -116,6 +116,13 @@ public static class WorkerServiceCollectionExtensions
                         });
                     }
                 });
+                // A key given twice is refused (the last would silently win): such a body gets a rejected result
+                // naming the key (MalformedRequestRejecter).
+                cfg.ConfigureJsonSerializerOptions(json =>
+                {
+                    json.AllowDuplicateProperties = false;
+                    return json;
+                });
                 cfg.ConfigureEndpoints(context);
             });
         });

@@ -12,6 +12,7 @@ namespace GrmWorker.App.Messaging;
 /// A body that is a JSON object with a usable requestId, but whose fields have the wrong JSON types (e.g. a string
 /// for <c>responses</c>), cannot be deserialized into a request, yet its sender can be answered: it gets a stored
 /// <c>rejected</c> result (code <c>invalid_request</c>, the message naming the field) like any other invalid request.
+/// So does a body that gives a key twice (the deserializer refuses duplicates): the message names the key.
 /// </summary>
 public sealed class MalformedRequestRejecter(
     JobWriter writer,
@@ -28,11 +29,14 @@ public sealed class MalformedRequestRejecter(
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(error);
         ScoreRequest request;
+        string? duplicate;
         try
         {
             using var document = JsonDocument.Parse(body);
             var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object
+            duplicate = FirstDuplicateKey(root, "");
+            // which requestId or route would be meant is unclear when one is given twice: the error queue then
+            if (root.ValueKind != JsonValueKind.Object || duplicate is "requestId" or "route"
                 || !root.TryGetProperty("requestId", out var id) || id.ValueKind != JsonValueKind.String
                 || RequestIdRequiredFilter.Problem(new ScoreRequest { RequestId = id.GetString()! }) is not null)
                 return false;
@@ -40,7 +44,8 @@ public sealed class MalformedRequestRejecter(
             {
                 RequestId = id.GetString()!,
                 Route = root.TryGetProperty("route", out var route) && route.ValueKind == JsonValueKind.String ? route.GetString()! : "default",
-                Metadata = root.TryGetProperty("metadata", out var metadata) && !JobOutcomes.HasNul(metadata) ? metadata.Clone() : null,
+                Metadata = root.TryGetProperty("metadata", out var metadata) && !JobOutcomes.HasNul(metadata)
+                    && duplicate?.StartsWith("metadata", StringComparison.Ordinal) != true ? metadata.Clone() : null,
             };
         }
         catch (JsonException)
@@ -48,7 +53,10 @@ public sealed class MalformedRequestRejecter(
             return false;
         }
 
-        var failure = new ValidationFailure(ScoreRequestValidator.InvalidCode, Describe(error));
+        var message = duplicate is not null
+            ? $"{duplicate} appears more than once in the body; each key may be given once"
+            : Describe(error);
+        var failure = new ValidationFailure(ScoreRequestValidator.InvalidCode, message);
         WorkerLog.Rejected(logger, request.RequestId, failure.Code, failure.Message);
         var text = Encoding.UTF8.GetString(body);
         var record = JobOutcomes.Rejected(new IncomingRequest(request, text, time.GetUtcNow()), failure, engine.ModelId, time.GetUtcNow());
@@ -59,6 +67,29 @@ public sealed class MalformedRequestRejecter(
             (publisher, record, written), cancellationToken);
         if (written.Created) metrics.JobFinished(ScoreStatus.Rejected, 0);
         return true;
+    }
+
+    /// <summary>The path of the first key an object of <paramref name="element"/> gives twice ("kMax", "metadata.tag"), or null.</summary>
+    private static string? FirstDuplicateKey(JsonElement element, string path)
+    {
+        if (element.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var item in element.EnumerateArray())
+            {
+                if (FirstDuplicateKey(item, $"{path}[{i++}]") is { } found) return found;
+            }
+            return null;
+        }
+        if (element.ValueKind != JsonValueKind.Object) return null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in element.EnumerateObject())
+        {
+            var here = path.Length == 0 ? property.Name : $"{path}.{property.Name}";
+            if (!seen.Add(property.Name)) return here;
+            if (FirstDuplicateKey(property.Value, here) is { } found) return found;
+        }
+        return null;
     }
 
     // "$.responses" -> "responses has the wrong JSON type (...)"
