@@ -113,6 +113,9 @@ public sealed class ScoreWorkerTests(WorkerFixture worker)
         { "kMax", """{"query":"q","responses":["a"],"kMax":"three"}""", "invalid_request" },
         { "kMax", """{"query":"q","responses":["a"],"kMax":4,"kMax":8}""", "invalid_request" },
         { "query", """{"query":"q","query":"other","responses":["a"]}""", "invalid_request" },
+        { "query", """{"query":"lone \ud800 high","responses":["a"]}""", "invalid_request" },
+        { "responses[0]", """{"query":"q","responses":["lone \udc00 low"]}""", "invalid_request" },
+        { "kMax", """{"query":"q","responses":["a"],"kMax":1e1000000}""", "invalid_request" },
         { "prompt tokens", """{"query":"q","responses":["a"],"maxNewTokens":4000}""", "too_large" },
     };
 
@@ -163,6 +166,41 @@ public sealed class ScoreWorkerTests(WorkerFixture worker)
         Assert.Contains(errors, e => e.Body.Contains("blank id", StringComparison.Ordinal) && e.Headers["MT-Fault-Message"]!.Contains("requestId", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Body == "[1, 2, 3]");
         Assert.Equal(0L, await worker.ScalarAsync<long>("SELECT count(*) FROM scoring_jobs WHERE request_id IN ('', '   ')"));
+    }
+
+    [Fact]
+    public async Task Bodies_jsonb_cannot_hold_get_their_own_answer_loop_nowhere_and_leave_their_batch_alone()
+    {
+        var route = WorkerFixture.NewRoute();
+        var results = await worker.Amqp.SubscribeAsync(WorkerFixture.ResultExchange, route);
+        var before = Math.Max(0, await worker.Amqp.CountAsync(worker.ErrorQueue));
+        var good = Request(route, ["fine"], new { n = 1 });
+        var badMetadata = WorkerFixture.NewRequestId();
+        var hugeExtra = WorkerFixture.NewRequestId();
+
+        // one batch: a valid job between bodies Postgres' jsonb would refuse
+        await worker.Amqp.PublishAsync(worker.ScoreQueue, $$$"""{"requestId":"{{{badMetadata}}}","route":"{{{route}}}","query":"q","responses":["a"],"metadata":{"tag":"lone \ud800"}}""");
+        await worker.Amqp.PublishAsync(worker.ScoreQueue, good);
+        await worker.Amqp.PublishAsync(worker.ScoreQueue, $$"""{"requestId":"{{hugeExtra}}","route":"{{route}}","query":"q","responses":["a"],"extra":1e1000000}""");
+        await worker.Amqp.PublishAsync(worker.ScoreQueue, $$"""{"requestId":"lone \udbff id","route":"{{route}}","query":"q","responses":["a"]}""");
+
+        var answers = (await worker.Amqp.ReadAsync(results, 3, Wait)).ToDictionary(d => d.Json.GetProperty("requestId").GetString()!, d => d.Json);
+        // this fixture's GRM has random weights: a job that runs ends scored or failed with no_valid_samples, its own outcome
+        static bool Ran(JsonElement r) => r.GetProperty("samplesUsed").GetInt32() > 0 && r.GetProperty("status").GetString() != "rejected";
+        Assert.True(Ran(answers[good.requestId]), answers[good.requestId].ToString());
+        Assert.Equal(1, answers[good.requestId].GetProperty("metadata").GetProperty("n").GetInt32());
+        Assert.Equal("rejected", answers[badMetadata].GetProperty("status").GetString());
+        Assert.Equal("invalid_request", answers[badMetadata].GetProperty("error").GetProperty("code").GetString());
+        Assert.Contains("metadata.tag", answers[badMetadata].GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        // an unknown field is ignored as always; the body that holds it is kept out of the row, not the job
+        Assert.True(Ran(answers[hugeExtra]), answers[hugeExtra].ToString());
+        Assert.Null(await worker.ScalarAsync<string>("SELECT request::text FROM scoring_jobs WHERE request_id = $1", hugeExtra));
+        // the requestId nobody can be answered under goes to the error queue once, and nothing stays queued
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (await worker.Amqp.CountAsync(worker.ErrorQueue) < before + 1 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        var errors = await worker.Amqp.ReadAsync(worker.ErrorQueue, 100, TimeSpan.FromSeconds(2));
+        Assert.Single(errors, e => e.Body.Contains("udbff id", StringComparison.Ordinal));
+        Assert.Equal(0L, await worker.Amqp.CountAsync(worker.ScoreQueue));
     }
 
     private static TestRequest Request(string route, string[] responses, object? metadata) =>

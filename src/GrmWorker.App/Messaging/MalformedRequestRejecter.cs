@@ -30,6 +30,7 @@ public sealed class MalformedRequestRejecter(
         ArgumentNullException.ThrowIfNull(error);
         ScoreRequest request;
         string? duplicate;
+        (string Path, string Problem)? unstorable;
         try
         {
             using var document = JsonDocument.Parse(body);
@@ -44,17 +45,19 @@ public sealed class MalformedRequestRejecter(
             {
                 RequestId = id.GetString()!,
                 Route = root.TryGetProperty("route", out var route) && route.ValueKind == JsonValueKind.String ? route.GetString()! : "default",
-                Metadata = root.TryGetProperty("metadata", out var metadata) && !JobOutcomes.HasNul(metadata)
+                Metadata = root.TryGetProperty("metadata", out var metadata) && JobOutcomes.Unstorable(metadata) is null
                     && duplicate?.StartsWith("metadata", StringComparison.Ordinal) != true ? metadata.Clone() : null,
             };
+            unstorable = JobOutcomes.Unstorable(root);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // not JSON, or a requestId / route that is not valid UTF-16 (a lone surrogate): nobody to answer
             return false;
         }
 
-        var message = duplicate is not null
-            ? $"{duplicate} appears more than once in the body; each key may be given once"
+        var message = duplicate is not null ? $"{duplicate} appears more than once in the body; each key may be given once"
+            : unstorable is { } bad ? $"{bad.Path} {bad.Problem}"
             : Describe(error);
         var failure = new ValidationFailure(ScoreRequestValidator.InvalidCode, message);
         WorkerLog.Rejected(logger, request.RequestId, failure.Code, failure.Message);

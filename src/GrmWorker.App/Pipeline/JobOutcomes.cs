@@ -88,7 +88,7 @@ internal static class JobOutcomes
             Error = new ScoreError(failure.Code, failure.Message),
             ModelId = modelId,
             LatencyMs = (long)Math.Max(0, (completed - incoming.ReceivedAt).TotalMilliseconds),
-            Metadata = r.Metadata is { } m && HasNul(m) ? null : r.Metadata,
+            Metadata = r.Metadata is { } m && Unstorable(m) is not null ? null : r.Metadata,
         };
         return new JobRecord
         {
@@ -109,9 +109,69 @@ internal static class JobOutcomes
     public static string RoutingKey(string? route) =>
         string.IsNullOrWhiteSpace(route) || route.Contains('\0') || Encoding.UTF8.GetByteCount(route) > 255 ? "default" : route;
 
-    // jsonb cannot hold \u0000; such a body is kept out (the request's fields were rejected anyway).
-    private static string? StorableJson(string? body) =>
-        body is null || body.Contains("\\u0000", StringComparison.OrdinalIgnoreCase) ? null : body;
+    // A body jsonb cannot hold (see Unstorable) is kept out of the row instead of failing the write, and with it
+    // every other job of the batch.
+    private static string? StorableJson(string? body)
+    {
+        if (body is null) return null;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return Unstorable(document.RootElement) is null ? body : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
-    public static bool HasNul(JsonElement json) => json.GetRawText().Contains("\\u0000", StringComparison.OrdinalIgnoreCase);
+    /// <summary>
+    /// The first part of <paramref name="json"/> Postgres' jsonb refuses, as (path, what), e.g. ("tag", "has a lone
+    /// UTF-16 surrogate"): a NUL character, a lone surrogate (in a value or a key), a number beyond double range.
+    /// Null when all of it can be stored.
+    /// </summary>
+    public static (string Path, string Problem)? Unstorable(JsonElement json, string path = "")
+    {
+        switch (json.ValueKind)
+        {
+            case JsonValueKind.String:
+                string text;
+                try
+                {
+                    text = json.GetString()!;
+                }
+                catch (InvalidOperationException)
+                {
+                    return (path, "has a lone UTF-16 surrogate");
+                }
+                return text.Contains('\0') ? (path, "has a NUL character (U+0000)") : null;
+            case JsonValueKind.Number:
+                return json.TryGetDouble(out var d) && double.IsFinite(d) ? null : (path, "is a number out of range");
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in json.EnumerateArray())
+                {
+                    if (Unstorable(item, $"{path}[{i++}]") is { } found) return found;
+                }
+                return null;
+            case JsonValueKind.Object:
+                foreach (var property in json.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = property.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return (path, "has a key with a lone UTF-16 surrogate");
+                    }
+                    if (name.Contains('\0')) return (path, "has a key with a NUL character (U+0000)");
+                    if (Unstorable(property.Value, path.Length == 0 ? name : $"{path}.{name}") is { } found) return found;
+                }
+                return null;
+            default:
+                return null;
+        }
+    }
 }

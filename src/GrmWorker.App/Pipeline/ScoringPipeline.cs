@@ -114,6 +114,9 @@ public sealed class ScoringPipeline(
         var w = worker.Value;
         if (ScoreRequestValidator.Validate(r, limits.Value) is { } failure) return failure;
         if (NulField(r) is { } field) return new ValidationFailure(ScoreRequestValidator.InvalidCode, $"{field} contains a NUL character (U+0000)");
+        if (LoneSurrogateField(r) is { } broken) return new ValidationFailure(ScoreRequestValidator.InvalidCode, $"{broken} has a lone UTF-16 surrogate");
+        if (r.Metadata is { } metadata && JobOutcomes.Unstorable(metadata, "metadata") is { } bad)
+            return new ValidationFailure(ScoreRequestValidator.InvalidCode, $"{bad.Path} {bad.Problem}; metadata is stored as JSON and echoed back, so it must be storable");
         var aggregation = r.Aggregation ?? w.DefaultAggregation;
         if (aggregation == AggregationKind.MetaRm && _metaScorer is null)
             return new ValidationFailure(UnsupportedCode,
@@ -173,6 +176,25 @@ public sealed class ScoringPipeline(
         WorkerLog.MetaScored(logger, next, pending.Length, clock.Elapsed.TotalMilliseconds);
     }
 
+    private static string? LoneSurrogateField(ScoreRequest r)
+    {
+        if (HasLoneSurrogate(r.Query)) return "query";
+        for (var i = 0; i < r.Responses.Count; i++)
+            if (HasLoneSurrogate(r.Responses[i])) return $"responses[{i}]";
+        if (r.Reference is { } reference && HasLoneSurrogate(reference)) return "reference";
+        return null;
+    }
+
+    private static bool HasLoneSurrogate(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+            else if (char.IsSurrogate(text[i])) return true;
+        }
+        return false;
+    }
+
     private static string? NulField(ScoreRequest r)
     {
         if (r.Route.Contains('\0')) return "route";
@@ -180,7 +202,6 @@ public sealed class ScoringPipeline(
         for (var i = 0; i < r.Responses.Count; i++)
             if (r.Responses[i].Contains('\0')) return $"responses[{i}]";
         if (r.Reference?.Contains('\0') == true) return "reference";
-        if (r.Metadata is { } m && JobOutcomes.HasNul(m)) return "metadata";
         return null;
     }
 
