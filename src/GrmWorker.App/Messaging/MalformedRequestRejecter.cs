@@ -57,7 +57,7 @@ public sealed class MalformedRequestRejecter(
         }
 
         var message = duplicate is not null ? $"{duplicate} appears more than once in the body; each key may be given once"
-            : unstorable is { } bad ? $"{bad.Path} {bad.Problem}"
+            : unstorable is { } bad ? $"{(bad.Path.Length == 0 ? "the body" : bad.Path)} {bad.Problem}"
             : Describe(error);
         var failure = new ValidationFailure(ScoreRequestValidator.InvalidCode, message);
         WorkerLog.Rejected(logger, request.RequestId, failure.Code, failure.Message);
