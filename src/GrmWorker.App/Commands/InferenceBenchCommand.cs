@@ -113,7 +113,7 @@ internal static class InferenceBenchCommand
             if (kvRows > 0)
             {
                 // a quarter of what the rows need at once by default, so the waves show
-                var all = KvBudgetBench.Jobs(kvRows, promptTokens, newTokens, vocab: 2);
+                var all = Jobs(kvRows, promptTokens, newTokens, vocabLimit: 2, round: 0); // only the shape counts for the charge
                 var cost = new WaveCost(model.KvBytesPerToken, model.LogitsBytesPerPosition, config.ContextLength, SharePrefix: true, model.LogitsEveryPosition);
                 var budget = kvBudget > 0 ? kvBudget : KvWavePlanner.ChargeAll(all, cost) / 4;
                 figures[^1].Report["kvBudget"] = KvBudgetBench.Run(config, threads, noSpin, provider, kvRows, budget, promptTokens, newTokens, json ? null : stdout, ct);
@@ -277,7 +277,7 @@ internal static class InferenceBenchCommand
         File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
     /// <summary>B jobs of one row each, random ordinary token ids (seeded), greedy.</summary>
-    private static List<GenerationJob> Jobs(int batch, int promptTokens, int newTokens, int vocabLimit, int round)
+    internal static List<GenerationJob> Jobs(int batch, int promptTokens, int newTokens, int vocabLimit, int round)
     {
         var rng = new SamplerRng((ulong)(1000 * round + batch));
         return [.. Enumerable.Range(0, batch).Select(_ =>

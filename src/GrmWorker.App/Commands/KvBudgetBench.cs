@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using GrmWorker.App.Cli;
 using GrmWorker.Inference;
 using GrmWorker.Inference.Generation;
-using GrmWorker.Inference.Sampling;
 
 namespace GrmWorker.App.Commands;
 
@@ -19,6 +18,9 @@ internal static class KvBudgetBench
 {
     /// <summary>The unbounded probe's budget: more than any run here needs.</summary>
     private const long NoBudget = 1L << 50;
+
+    /// <summary>The seed round of the probe's jobs: both probes generate the same rows.</summary>
+    private const int ProbeRound = 4242;
 
     public static JsonObject Run(ModelConfig config, int threads, bool noSpin, ExecutionProviderKind provider, int rows, long budget, int promptTokens, int newTokens, TextWriter? stdout, CancellationToken ct)
     {
@@ -50,14 +52,14 @@ internal static class KvBudgetBench
         using var model = CausalLm.Load(config, options);
         var generator = new BatchedGenerator(model, GeneratorSettings.From(config) with { EosTokenIds = [] });
         var vocab = Math.Min(model.VocabSize > 0 ? model.VocabSize : int.MaxValue, config.EosTokenIds.Append(config.PadTokenId ?? int.MaxValue).Min());
-        generator.Generate(Jobs(1, promptTokens, 2, vocab), ct);
+        generator.Generate(InferenceBenchCommand.Jobs(1, promptTokens, 2, vocab, ProbeRound), ct);
         GC.Collect();
         var afterLoad = ProcessMemory.RssBytes();
         GenerationResult result;
         long growth;
         using (var sampler = new RssSampler())
         {
-            result = generator.Generate(Jobs(rows, promptTokens, newTokens, vocab), ct);
+            result = generator.Generate(InferenceBenchCommand.Jobs(rows, promptTokens, newTokens, vocab, ProbeRound), ct);
             growth = sampler.Stop();
         }
         var stats = result.Stats;
@@ -102,14 +104,6 @@ internal static class KvBudgetBench
         return JsonNode.Parse(output.Trim().Split('\n')[^1])!;
 
         static string I(long v) => v.ToString(CultureInfo.InvariantCulture);
-    }
-
-    /// <summary><paramref name="rows"/> jobs of one greedy row each, seeded random ordinary tokens.</summary>
-    public static List<GenerationJob> Jobs(int rows, int promptTokens, int newTokens, int vocab)
-    {
-        var rng = new SamplerRng(4242);
-        return [.. Enumerable.Range(0, rows).Select(_ => GenerationJob.Create(
-            [.. Enumerable.Range(0, promptTokens).Select(_ => (int)(rng.NextUInt64() % (ulong)vocab))], 1, 0, SamplingOptions.GreedyDecoding, newTokens))];
     }
 
     private static string Mb(long bytes) => (bytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture);
