@@ -78,6 +78,8 @@ public sealed class JobWriter(NpgsqlDataSource dataSource, ILogger<JobWriter>? l
             await JobRowCopy.CopyChildRowsAsync(connection, created, rows, AfterAsync, cancellationToken);
         }
 
+        // Stored now: no worker may claim these requestIds to run them again.
+        await RequestClaims.MarkDoneAsync(connection, tx, [.. unique.Select(j => j.RequestId)], cancellationToken);
         await tx.CommitAsync(cancellationToken);
         for (var i = 0; i < created.Count; i++)
             StorageLog.JobWritten(_logger, created[i].Job.RequestId, created[i].Id, rows[i] + 1);

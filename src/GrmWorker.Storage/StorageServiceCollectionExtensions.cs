@@ -12,7 +12,7 @@ public static class StorageServiceCollectionExtensions
 {
     /// <summary>
     /// Binds <see cref="StorageOptions"/> from <paramref name="section"/> (validated at start) and registers the
-    /// data source, <see cref="MigrationRunner"/>, <see cref="JobWriter"/>, <see cref="JobReader"/> and a pooled
+    /// data source, <see cref="MigrationRunner"/>, <see cref="JobWriter"/>, <see cref="JobReader"/>, <see cref="RequestClaims"/> and a pooled
     /// <see cref="GrmDbContext"/> factory.
     /// </summary>
     public static IServiceCollection AddGrmStorage(this IServiceCollection services, IConfiguration section)
@@ -29,6 +29,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<JobWriter>();
         services.AddSingleton<JobReader>();
+        services.AddSingleton<RequestClaims>();
         return services;
     }
 }

@@ -6,7 +6,7 @@ namespace GrmWorker.Storage.Tests;
 public sealed class MigrationRunnerTests(PostgresFixture fixture)
 {
     private static readonly string[] Tables =
-        ["critiques", "grm_samples", "job_responses", "principles", "rewards", "schema_migrations", "scores", "scoring_jobs"];
+        ["critiques", "grm_samples", "job_responses", "principles", "request_claims", "rewards", "schema_migrations", "scores", "scoring_jobs"];
 
     [Fact]
     public async Task Migrations_apply_once_and_are_recorded_with_checksums()
@@ -82,11 +82,11 @@ public sealed class MigrationRunnerTests(PostgresFixture fixture)
     {
         await using var db = await fixture.CreateDatabaseAsync();
         IReadOnlyList<Migration> migrations = [.. Migration.Embedded(),
-            Migration.Create("0002_broken.sql", "CREATE TABLE half (id int); SELECT * FROM no_such_table;")];
+            Migration.Create("0099_broken.sql", "CREATE TABLE half (id int); SELECT * FROM no_such_table;")];
 
         var error = await Assert.ThrowsAsync<MigrationException>(() => db.Runner(migrations).RunAsync(CancellationToken.None));
 
-        Assert.Contains("0002_broken.sql", error.Message);
+        Assert.Contains("0099_broken.sql", error.Message);
         Assert.Contains("no_such_table", error.Message);
         Assert.Null(await db.ScalarAsync<string>("SELECT to_regclass('half')::text"));
         Assert.Null(await db.ScalarAsync<string>("SELECT to_regclass('scoring_jobs')::text"));
