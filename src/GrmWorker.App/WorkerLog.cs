@@ -49,4 +49,22 @@ internal static partial class WorkerLog
 
     [LoggerMessage(EventId = 4015, Level = LogLevel.Debug, Message = "Meta-RM scored {Samples} samples of {Jobs} jobs in {ElapsedMs:F0} ms")]
     public static partial void MetaScored(ILogger logger, int samples, int jobs, double elapsedMs);
+
+    [LoggerMessage(EventId = 4016, Level = LogLevel.Information, Message = "{Count} requests are being scored by another worker (e.g. {RequestId}); waiting for their stored results")]
+    public static partial void WaitingForClaims(ILogger logger, int count, string requestId);
+
+    [LoggerMessage(EventId = 4017, Level = LogLevel.Warning, Message = "{Lost} of {Held} claimed requests were taken over by another worker (this one's lease ran out); both may run them, the first stored result counts")]
+    public static partial void ClaimsLost(ILogger logger, int lost, int held);
+
+    [LoggerMessage(EventId = 4018, Level = LogLevel.Warning, Message = "Could not renew or release request claims; their lease runs out on its own")]
+    public static partial void ClaimRenewalFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 4019, Level = LogLevel.Information, Message = "Request {RequestId} claimed (attempt {Attempt}); generating")]
+    public static partial void Claimed(ILogger logger, string requestId, int attempt);
+
+    [LoggerMessage(EventId = 4020, Level = LogLevel.Warning, Message = "Message {MessageId} moved to the error queue: {Code}: {Reason}")]
+    public static partial void MovedToErrorQueue(ILogger logger, Exception? exception, string? messageId, string code, string reason);
+
+    [LoggerMessage(EventId = 4021, Level = LogLevel.Error, Message = "A batch of {Count} requests failed; each is run on its own so the failure stays with the request that caused it")]
+    public static partial void BatchSplit(ILogger logger, Exception exception, int count);
 }

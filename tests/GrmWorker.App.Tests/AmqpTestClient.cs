@@ -46,6 +46,11 @@ public sealed class AmqpTestClient : IAsyncDisposable
     public async Task PublishAsync(string queue, string body) =>
         await _channel.BasicPublishAsync("", queue, mandatory: false, new BasicProperties { DeliveryMode = DeliveryModes.Persistent }, Encoding.UTF8.GetBytes(body));
 
+    /// <summary>Publishes <paramref name="body"/> as given (any bytes), with a content type when one is named.</summary>
+    public async Task PublishBytesAsync(string queue, byte[] body, string? contentType = null) =>
+        await _channel.BasicPublishAsync("", queue, mandatory: false,
+            new BasicProperties { DeliveryMode = DeliveryModes.Persistent, ContentType = contentType }, body);
+
     public Task PublishAsync(string queue, object request) => PublishAsync(queue, JsonSerializer.Serialize(request));
 
     /// <summary>Reads messages until <paramref name="count"/> arrived or the timeout passed; returns what arrived.</summary>
@@ -66,6 +71,20 @@ public sealed class AmqpTestClient : IAsyncDisposable
             got.Add(new Delivered(message.RoutingKey, Encoding.UTF8.GetString(message.Body.Span), headers));
         }
         return got;
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="queue"/> exists (a worker declares its queue when its bus starts; a publish before
+    /// that is dropped). Fails with <paramref name="log"/> (e.g. the worker's output) after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task WaitForQueueAsync(string queue, TimeSpan timeout, Func<string> log)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (await CountAsync(queue) < 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"queue {queue} was not declared within {timeout.TotalSeconds:F0} s: {log()}");
+            await Task.Delay(100);
+        }
     }
 
     /// <summary>Messages in a queue now, or -1 when it does not exist.</summary>

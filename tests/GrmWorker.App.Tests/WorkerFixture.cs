@@ -36,6 +36,9 @@ public class WorkerFixture : IAsyncLifetime
 
     public string ErrorQueue => ScoreQueue + "_error";
 
+    /// <summary>Where MassTransit would park messages no consumer took; the worker must never leave one there.</summary>
+    public string SkippedQueue => ScoreQueue + "_skipped";
+
     public string DatabaseName { get; } = string.Create(CultureInfo.InvariantCulture,
         $"grm_test_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}");
 
@@ -121,6 +124,7 @@ public class WorkerFixture : IAsyncLifetime
         {
             await Amqp.DeleteQueueAsync(ScoreQueue);
             await Amqp.DeleteQueueAsync(ErrorQueue);
+            await Amqp.DeleteQueueAsync(SkippedQueue);
             await Amqp.DisposeAsync();
         }
         if (Database is not null) await Database.DisposeAsync();

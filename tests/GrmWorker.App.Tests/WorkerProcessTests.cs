@@ -23,9 +23,7 @@ public sealed class WorkerProcessTests(WorkerFixture worker)
         {
             using (var first = StartWorker(queue))
             {
-                // The worker declares its queue when its bus starts; a publish before that would be dropped.
-                var ready = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-                while (await worker.Amqp.CountAsync(queue) < 0 && DateTime.UtcNow < ready) await Task.Delay(100);
+                await worker.Amqp.WaitForQueueAsync(queue, TimeSpan.FromSeconds(60), () => first.Log);
                 foreach (var id in ids)
                     await worker.Amqp.PublishAsync(queue, new { requestId = id, route, query = "Which is better?", responses = new[] { "one", "two" } });
                 // Kill as soon as the first results are out: the rest of the jobs are in flight or still queued.
@@ -76,53 +74,9 @@ public sealed class WorkerProcessTests(WorkerFixture worker)
         list.Add(d.Json.Clone());
     }
 
-    private WorkerProcess StartWorker(string queue)
+    private WorkerProcess StartWorker(string queue) => WorkerProcess.Start(worker, queue, new Dictionary<string, string>
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "grm.dll"), "serve"])
-        {
-            RedirectStandardOutput = false,
-            RedirectStandardError = true,
-            WorkingDirectory = ServiceSettings.RepoRoot,
-        };
-        var env = start.Environment;
-        env["GRM_POSTGRES__CONNECTIONSTRING"] = worker.ConnectionString;
-        foreach (var name in new[] { "HOST", "PORT", "VIRTUALHOST", "USERNAME", "PASSWORD" })
-            env[$"GRM_RABBITMQ__{name}"] = ServiceSettings.Get($"GRM_RABBITMQ__{name}");
-        env["GRM_RABBITMQ__SCOREQUEUE"] = queue;
-        env["GRM_MODEL__DIRECTORY"] = Path.Combine(ServiceSettings.RepoRoot, "models", "tiny-random");
-        env["GRM_INFERENCE__INTRAOPTHREADS"] = "1";
-        env["GRM_STOPPING__KMAX"] = KMax.ToString(CultureInfo.InvariantCulture);
-        env["GRM_STOPPING__KMIN"] = KMax.ToString(CultureInfo.InvariantCulture);
-        env["GRM_STOPPING__ROUNDSIZE"] = "1";
-        env["GRM_WORKER__DEFAULTMAXNEWTOKENS"] = "24";
-        env["GRM_WORKER__BATCHMESSAGELIMIT"] = "4";
-        env["GRM_WORKER__BATCHTIMELIMIT"] = "00:00:00.100";
-        env["GRM_HTTP__URL"] = "";
-        env["Logging__LogLevel__Default"] = "Warning";
-        return new WorkerProcess(start);
-    }
-
-    /// <summary>A `grm serve` child process whose stderr is drained (a full pipe would block it) into <see cref="Log"/>.</summary>
-    private sealed class WorkerProcess : IDisposable
-    {
-        private readonly System.Text.StringBuilder _log = new();
-
-        public WorkerProcess(ProcessStartInfo start)
-        {
-            Process = new Process { StartInfo = start };
-            Process.ErrorDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
-            Process.Start();
-            Process.BeginErrorReadLine();
-        }
-
-        public Process Process { get; }
-
-        public string Log { get { lock (_log) return _log.ToString(); } }
-
-        public void Dispose()
-        {
-            if (!Process.HasExited) Process.Kill();
-            Process.Dispose();
-        }
-    }
+        ["GRM_STOPPING__KMAX"] = KMax.ToString(CultureInfo.InvariantCulture),
+        ["GRM_STOPPING__KMIN"] = KMax.ToString(CultureInfo.InvariantCulture),
+    });
 }

@@ -20,6 +20,18 @@ public sealed class WorkerOptions
     /// <summary>Longest one generation round may run; past it the round's jobs get a <c>failed</c> result (<c>generation_timeout</c>).</summary>
     public TimeSpan RoundTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long a claim on a request (taken in Postgres before generating, renewed every third of this while it runs)
+    /// keeps other workers from running it. When a worker dies, its requests wait this long before another takes them.
+    /// </summary>
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often a worker looks for the stored result of a request another worker is scoring.</summary>
+    public TimeSpan ClaimPollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Runs of one request (taken over from workers that died while running it) before it gets a <c>failed</c> result (<c>worker_lost</c>) instead.</summary>
+    public int MaxRunAttempts { get; set; } = 3;
+
     public double DefaultTemperature { get; set; } = 0.5;
 
     public int DefaultMaxNewTokens { get; set; } = 512;
@@ -36,6 +48,9 @@ public sealed class WorkerOptions
         if (o.BatchMessageLimit < 1) yield return $"{Section}:BatchMessageLimit must be at least 1";
         if (o.BatchTimeLimit <= TimeSpan.Zero) yield return $"{Section}:BatchTimeLimit must be positive";
         if (o.RoundTimeout <= TimeSpan.Zero) yield return $"{Section}:RoundTimeout must be positive";
+        if (o.ClaimLease < TimeSpan.FromSeconds(1)) yield return $"{Section}:ClaimLease must be at least 1 second";
+        if (o.ClaimPollInterval <= TimeSpan.Zero) yield return $"{Section}:ClaimPollInterval must be positive";
+        if (o.MaxRunAttempts < 1) yield return $"{Section}:MaxRunAttempts must be at least 1";
         if (o.ConcurrencyLimit < 1) yield return $"{Section}:ConcurrencyLimit must be at least 1";
         if (prefetch < o.BatchMessageLimit)
             yield return $"{RabbitMqOptions.Section}:Prefetch ({prefetch}) must be at least {Section}:BatchMessageLimit ({o.BatchMessageLimit})";

@@ -89,9 +89,10 @@ public static class WorkerServiceCollectionExtensions
         services.AddOptions<RabbitMqOptions>().Bind(configuration.GetSection(RabbitMqOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RabbitMqOptions>, RabbitMqOptionsValidator>());
         services.AddSingleton<ResultPublisher>();
-        services.AddSingleton<WorkerResilience>();
+        services.AddJobService();
         services.AddSingleton<InFlightRequests>();
         services.AddSingleton<MalformedRequestRejecter>();
+        services.AddSingleton<ErrorQueue>();
         services.AddOptions<MassTransitHostOptions>().Configure(o =>
         {
             o.WaitUntilStarted = true;
@@ -126,6 +127,18 @@ public static class WorkerServiceCollectionExtensions
                 cfg.ConfigureEndpoints(context);
             });
         });
+        return services;
+    }
+
+    /// <summary>
+    /// <see cref="JobService"/> and what it needs beyond storage and scoring (retry pipelines, this process's claim
+    /// identity): the worker and <c>relabel --local</c> both score through it.
+    /// </summary>
+    public static IServiceCollection AddJobService(this IServiceCollection services)
+    {
+        services.TryAddSingleton<WorkerResilience>();
+        services.TryAddSingleton<WorkerIdentity>();
+        services.TryAddSingleton<JobService>();
         return services;
     }
 

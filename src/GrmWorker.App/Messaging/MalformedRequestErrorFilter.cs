@@ -15,7 +15,11 @@ public sealed class MalformedRequestErrorFilter(IServiceProvider services) : IFi
     {
         if (IsShapeError(context.Exception)
             && await services.GetRequiredService<MalformedRequestRejecter>().TryRejectAsync(context.Body.GetBytes(), context.Exception, context.CancellationToken))
+        {
+            // Answered; marked so the dead-letter pipe does not also park it in _skipped.
+            if (!context.IsFaulted) await context.NotifyFaulted(context.Exception);
             return;
+        }
         await next.Send(context);
     }
 

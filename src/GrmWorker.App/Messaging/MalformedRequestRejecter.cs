@@ -28,37 +28,33 @@ public sealed class MalformedRequestRejecter(
     {
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(error);
-        ScoreRequest request;
-        string? duplicate;
-        (string Path, string Problem)? unstorable;
+        var json = new ReadOnlyMemory<byte>(body);
+        string? problem = null;
+        if (json.Span.StartsWith(Utf8Bom))
+        {
+            json = json[Utf8Bom.Length..];
+            problem = "the body starts with a UTF-8 byte order mark (EF BB BF); send JSON without one";
+        }
+        ScoreRequest? request;
         try
         {
-            using var document = JsonDocument.Parse(body);
-            var root = document.RootElement;
-            duplicate = FirstDuplicateKey(root, "");
-            // which requestId or route would be meant is unclear when one is given twice: the error queue then
-            if (root.ValueKind != JsonValueKind.Object || duplicate is "requestId" or "route"
-                || !root.TryGetProperty("requestId", out var id) || id.ValueKind != JsonValueKind.String
-                || RequestIdRequiredFilter.Problem(new ScoreRequest { RequestId = id.GetString()! }) is not null)
-                return false;
-            request = new ScoreRequest
-            {
-                RequestId = id.GetString()!,
-                Route = root.TryGetProperty("route", out var route) && route.ValueKind == JsonValueKind.String ? route.GetString()! : "default",
-                Metadata = root.TryGetProperty("metadata", out var metadata) && JobOutcomes.Unstorable(metadata) is null
-                    && duplicate?.StartsWith("metadata", StringComparison.Ordinal) != true ? metadata.Clone() : null,
-            };
-            unstorable = JobOutcomes.Unstorable(root);
+            request = FromDocument(json, ref problem);
         }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        catch (JsonException ex)
         {
-            // not JSON, or a requestId / route that is not valid UTF-16 (a lone surrogate): nobody to answer
+            // Not a JSON document we can hold (nested too deep, bytes that are not UTF-8, cut off): the top-level
+            // requestId and route, read as a stream, still say whom to answer.
+            request = FromTopLevelFields(json.Span);
+            problem ??= $"the body is not valid JSON: {ErrorQueue.Shorten(FirstSentence(ex.Message))}";
+        }
+        catch (InvalidOperationException)
+        {
+            // a requestId / route that is not valid UTF-16 (a lone surrogate): nobody to answer
             return false;
         }
+        if (request is null) return false;
 
-        var message = duplicate is not null ? $"{duplicate} appears more than once in the body; each key may be given once"
-            : unstorable is { } bad ? $"{(bad.Path.Length == 0 ? "the body" : bad.Path)} {bad.Problem}"
-            : Describe(error);
+        var message = problem ?? Describe(error);
         var failure = new ValidationFailure(ScoreRequestValidator.InvalidCode, message);
         WorkerLog.Rejected(logger, request.RequestId, failure.Code, failure.Message);
         var text = Encoding.UTF8.GetString(body);
@@ -70,6 +66,62 @@ public sealed class MalformedRequestRejecter(
             (publisher, record, written), cancellationToken);
         if (written.Created) metrics.JobFinished(ScoreStatus.Rejected, 0);
         return true;
+    }
+
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
+    /// <summary>The request to answer, or null when there is nobody to answer; <paramref name="problem"/> gets what is wrong when it is not a type error.</summary>
+    private static ScoreRequest? FromDocument(ReadOnlyMemory<byte> json, ref string? problem)
+    {
+        using var document = JsonDocument.Parse(json);
+        var root = document.RootElement;
+        var duplicate = FirstDuplicateKey(root, "");
+        // which requestId or route would be meant is unclear when one is given twice: the error queue then
+        if (root.ValueKind != JsonValueKind.Object || duplicate is "requestId" or "route"
+            || !root.TryGetProperty("requestId", out var id) || id.ValueKind != JsonValueKind.String
+            || RequestIdRequiredFilter.Problem(new ScoreRequest { RequestId = id.GetString()! }) is not null)
+            return null;
+        var unstorable = JobOutcomes.Unstorable(root);
+        problem ??= duplicate is not null ? $"{duplicate} appears more than once in the body; each key may be given once"
+            : unstorable is { } bad ? $"{(bad.Path.Length == 0 ? "the body" : bad.Path)} {bad.Problem}"
+            : null;
+        return new ScoreRequest
+        {
+            RequestId = id.GetString()!,
+            Route = root.TryGetProperty("route", out var route) && route.ValueKind == JsonValueKind.String ? route.GetString()! : "default",
+            Metadata = root.TryGetProperty("metadata", out var metadata) && JobOutcomes.Unstorable(metadata) is null
+                && duplicate?.StartsWith("metadata", StringComparison.Ordinal) != true ? metadata.Clone() : null,
+        };
+    }
+
+    /// <summary>
+    /// The top-level requestId and route of a body that is not a whole JSON document, read up to its first error
+    /// without building a tree (so no depth limit applies); null when no single usable requestId comes before it.
+    /// </summary>
+    private static ScoreRequest? FromTopLevelFields(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = int.MaxValue });
+        string? requestId = null, route = null;
+        var ids = 0;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isId = reader.ValueTextEquals("requestId"u8);
+                var isRoute = reader.ValueTextEquals("route"u8);
+                if (!reader.Read()) break;
+                if (isId && ++ids == 1 && reader.TokenType == JsonTokenType.String) requestId = reader.GetString();
+                else if (isRoute && reader.TokenType == JsonTokenType.String) route = reader.GetString();
+                else reader.Skip();
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            // the first error ends the read; what came before it stands
+        }
+        if (requestId is null || ids > 1 || RequestIdRequiredFilter.Problem(new ScoreRequest { RequestId = requestId }) is not null) return null;
+        return new ScoreRequest { RequestId = requestId, Route = route ?? "default" };
     }
 
     /// <summary>The path of the first key an object of <paramref name="element"/> gives twice ("kMax", "metadata.tag"), or null.</summary>

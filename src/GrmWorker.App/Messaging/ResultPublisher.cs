@@ -18,6 +18,7 @@ public sealed class ResultPublisher(IOptions<RabbitMqOptions> options, ILogger<R
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IConnection? _connection;
     private IChannel? _channel;
+    private readonly HashSet<string> _declaredQueues = new(StringComparer.Ordinal);
 
     public string Exchange => _options.ResultExchange;
 
@@ -93,6 +94,41 @@ public sealed class ResultPublisher(IOptions<RabbitMqOptions> options, ILogger<R
         if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
     }
 
+    /// <summary>
+    /// Sends one message to <paramref name="queue"/> through the default exchange (declaring the queue durable on first
+    /// use) and waits for the broker's confirm: how the worker moves a message to its error queue itself.
+    /// </summary>
+    public async Task SendToQueueAsync(string queue, ReadOnlyMemory<byte> body, BasicProperties properties, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.PublishTimeout);
+        await _gate.WaitAsync(timeout.Token);
+        try
+        {
+            var channel = await ChannelAsync(timeout.Token);
+            if (!_declaredQueues.Contains(queue))
+            {
+                await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: timeout.Token);
+                _declaredQueues.Add(queue);
+            }
+            await channel.BasicPublishAsync("", queue, mandatory: false, properties, body, timeout.Token);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            await ResetAsync();
+            throw new TimeoutException($"no publisher confirm from the broker within {_options.PublishTimeout}", ex);
+        }
+        catch
+        {
+            await ResetAsync();
+            throw;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     private static BasicProperties Properties(string requestId) => new()
     {
         ContentType = "application/json",
@@ -115,6 +151,7 @@ public sealed class ResultPublisher(IOptions<RabbitMqOptions> options, ILogger<R
 
     private async Task ResetAsync()
     {
+        _declaredQueues.Clear();
         if (_channel is not null)
         {
             try { await _channel.DisposeAsync(); } catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.RabbitMQClientException or IOException or ObjectDisposedException) { }

@@ -2,25 +2,22 @@ using System.Text;
 using GrmWorker.App.Hosting;
 using GrmWorker.App.Pipeline;
 using GrmWorker.Contracts;
-using GrmWorker.Storage;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
 namespace GrmWorker.App.Messaging;
 
 /// <summary>
-/// Scores a batch of requests from <c>grm.score</c>. One lookup finds the requestIds already stored: those publish
-/// their stored result again (no model run, no rows). The pipeline scores the rest, <see cref="JobWriter"/> stores
-/// them all in one transaction, and every result is published with the confirms awaited together. All of it happens
-/// inside Consume, so the batch is acked only after every result is committed and confirmed by the broker; a crash
-/// before that redelivers, and the redelivery finds the stored results. A requestId another batch in flight is scoring
-/// waits for that batch (<see cref="InFlightRequests"/>), so it is not run twice.
+/// Scores a batch of requests from <c>grm.score</c>: <see cref="JobService"/> answers stored requestIds from storage and
+/// scores and stores the rest (once across the fleet), then every delivery's result is published with the confirms
+/// awaited together. All of it happens inside Consume, so the batch is acked only after every result is committed and
+/// confirmed by the broker; a crash before that redelivers, and the redelivery finds the stored results. A requestId
+/// another batch of this process is scoring waits for that batch first (<see cref="InFlightRequests"/>).
 /// </summary>
 public sealed class ScoreBatchConsumer(
-    ScoringPipeline pipeline,
-    JobWriter writer,
-    JobReader reader,
+    JobService jobs,
     ResultPublisher publisher,
+    ErrorQueue errorQueue,
     WorkerResilience resilience,
     InFlightRequests inFlight,
     WorkerMetrics metrics,
@@ -34,10 +31,8 @@ public sealed class ScoreBatchConsumer(
         WorkerLog.BatchReceived(logger, context.Message.Length);
         metrics.BatchReceived(context.Message.Length);
 
-        // Each delivery gets one result: the first of a requestId is scored (or its stored result republished), a
-        // repeat within the batch gets that same result again.
-        var deliveries = new List<ConsumeContext<ScoreRequest>>();
-        var unique = new HashSet<string>(StringComparer.Ordinal);
+        var requests = new List<IncomingRequest>();
+        var deliveries = new Dictionary<string, ConsumeContext<ScoreRequest>>(StringComparer.Ordinal);
         foreach (var message in context.Message)
         {
             // The endpoint's filter sends these to the error queue before batching; never let one reach storage.
@@ -46,59 +41,70 @@ public sealed class ScoreBatchConsumer(
                 WorkerLog.Unprocessable(logger, message.MessageId?.ToString(), problem);
                 continue;
             }
-            deliveries.Add(message);
-            unique.Add(message.Message.RequestId);
+            requests.Add(new IncomingRequest(message.Message, Body(message), received));
+            deliveries.TryAdd(message.Message.RequestId, message);
         }
-        if (deliveries.Count == 0) return;
+        if (requests.Count == 0) return;
 
         // Held until the results are published: a copy of one of these ids in another batch waits, then finds it stored.
-        using var claim = await inFlight.ClaimAsync(unique, cancellationToken);
-        var stored = await resilience.Storage.ExecuteAsync(
-            static (state, t) => new ValueTask<IReadOnlyDictionary<string, StoredResult>>(state.reader.GetStoredResultsAsync(state.unique, t)),
-            (reader, unique), cancellationToken);
-
-        var fresh = new List<IncomingRequest>();
-        var firstFresh = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var message in deliveries)
+        using var claim = await inFlight.ClaimAsync([.. requests.Select(r => r.Request.RequestId).Distinct(StringComparer.Ordinal)], cancellationToken);
+        IReadOnlyDictionary<string, JobOutcome> outcomes;
+        try
         {
-            var requestId = message.Message.RequestId;
-            if (!stored.ContainsKey(requestId) && firstFresh.Add(requestId))
-                fresh.Add(new IncomingRequest(message.Message, Body(message), received));
+            outcomes = await jobs.ScoreAndStoreAsync(requests, cancellationToken);
+        }
+        catch (Exception ex) when (!IsRetried(ex, cancellationToken))
+        {
+            // One body's failure must not decide its neighbours' fate: each request runs alone, and one that fails on
+            // its own goes to the error queue with the reason; the others keep their own results.
+            WorkerLog.BatchSplit(logger, ex, requests.Count);
+            outcomes = await ScoreOneByOneAsync(requests, deliveries, cancellationToken);
         }
 
-        var outcomes = new Dictionary<string, (long JobId, string Route, string ResultJson)>(StringComparer.Ordinal);
-        foreach (var (requestId, s) in stored) outcomes[requestId] = (s.JobId, s.Route, s.ResultJson);
-        if (fresh.Count > 0)
-        {
-            var records = await pipeline.RunAsync(fresh, cancellationToken);
-            // Created is false when another delivery stored a requestId first; its stored result is the one published.
-            var written = await resilience.Storage.ExecuteAsync(
-                static (state, t) => new ValueTask<IReadOnlyList<JobWriteResult>>(state.writer.WriteBatchAsync(state.records, t)),
-                (writer, records), cancellationToken);
-            for (var i = 0; i < records.Count; i++)
-            {
-                if (!written[i].Created) WorkerLog.Duplicate(logger, records[i].RequestId, written[i].JobId);
-                outcomes[records[i].RequestId] = (written[i].JobId, records[i].Route, written[i].ResultJson);
-            }
-        }
-
-        var pending = new List<OutgoingResult>(deliveries.Count);
+        // Each delivery gets one result; a stored one, or a repeat within the batch, counts as a duplicate.
+        var pending = new List<OutgoingResult>(requests.Count);
         var published = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var message in deliveries)
+        foreach (var request in requests)
         {
-            var requestId = message.Message.RequestId;
-            var (jobId, route, resultJson) = outcomes[requestId];
-            if (!published.Add(requestId) || stored.ContainsKey(requestId))
+            var requestId = request.Request.RequestId;
+            if (!outcomes.TryGetValue(requestId, out var outcome)) continue; // moved to the error queue
+
+            if (!published.Add(requestId) || outcome.WasStored)
             {
-                WorkerLog.Duplicate(logger, requestId, jobId);
+                WorkerLog.Duplicate(logger, requestId, outcome.JobId);
                 metrics.DuplicateRepublished();
             }
-            pending.Add(new OutgoingResult(requestId, JobOutcomes.RoutingKey(route), resultJson));
+            pending.Add(new OutgoingResult(requestId, JobOutcomes.RoutingKey(outcome.Route), outcome.ResultJson));
         }
         // A retry publishes only the results not confirmed yet.
         await resilience.Broker.ExecuteAsync(static (state, t) => new ValueTask(state.publisher.PublishAllAsync(state.pending, t)),
             (publisher, pending), cancellationToken);
     }
+
+    private async Task<IReadOnlyDictionary<string, JobOutcome>> ScoreOneByOneAsync(
+        List<IncomingRequest> requests, Dictionary<string, ConsumeContext<ScoreRequest>> deliveries, CancellationToken cancellationToken)
+    {
+        var outcomes = new Dictionary<string, JobOutcome>(StringComparer.Ordinal);
+        foreach (var request in requests.DistinctBy(r => r.Request.RequestId, StringComparer.Ordinal))
+        {
+            try
+            {
+                foreach (var (id, outcome) in await jobs.ScoreAndStoreAsync([request], cancellationToken)) outcomes[id] = outcome;
+            }
+            catch (Exception ex) when (!IsRetried(ex, cancellationToken))
+            {
+                var delivery = deliveries[request.Request.RequestId];
+                var (code, reason) = ErrorQueue.Describe(ex);
+                await errorQueue.SendAsync(delivery.ReceiveContext.Body.GetBytes(), delivery.ReceiveContext.ContentType?.MediaType,
+                    delivery.MessageId?.ToString(), code, $"requestId {request.Request.RequestId}: {reason}", ex, cancellationToken);
+            }
+        }
+        return outcomes;
+    }
+
+    /// <summary>Failures the endpoint retries whole (an outage, a shutdown), rather than a fault of one request.</summary>
+    private static bool IsRetried(Exception ex, CancellationToken cancellationToken) =>
+        cancellationToken.IsCancellationRequested || ex is OperationCanceledException || WorkerResilience.IsOutage(ex);
 
     private static string? Body(ConsumeContext<ScoreRequest> message)
     {

@@ -8,7 +8,8 @@ namespace GrmWorker.App.Messaging;
 /// <summary>
 /// The <c>grm.score</c> endpoint: raw JSON in (no envelope, any AMQP client; a body without content type is read
 /// as JSON), batches per <see cref="WorkerOptions"/>, prefetch per <see cref="RabbitMqOptions"/>. No retry here:
-/// a failing batch is not retried in a loop but redelivered by the broker; bad bodies go to <c>grm.score_error</c>.
+/// transient failures are retried with backoff, and every message the worker cannot answer ends in
+/// <c>grm.score_error</c> once, through <see cref="ErrorQueue"/>; nothing is left in <c>_skipped</c>.
 /// </summary>
 public sealed class ScoreBatchConsumerDefinition : ConsumerDefinition<ScoreBatchConsumer>
 {
@@ -31,6 +32,9 @@ public sealed class ScoreBatchConsumerDefinition : ConsumerDefinition<ScoreBatch
     {
         endpointConfigurator.ConfigureConsumeTopology = false;
         endpointConfigurator.PublishFaults = false;
+        // Plain JSON whatever the content type says: a MassTransit envelope or XML is then a body without a
+        // requestId (error queue, with the reason), never a message for a type nobody consumes.
+        endpointConfigurator.ClearSerialization();
         endpointConfigurator.UseRawJsonSerializer(RawSerializerOptions.AnyMessageType, isDefault: true);
         endpointConfigurator.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true);
         if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
@@ -39,15 +43,15 @@ public sealed class ScoreBatchConsumerDefinition : ConsumerDefinition<ScoreBatch
         endpointConfigurator.ConfigureError(error =>
         {
             error.UseFilter(new MalformedRequestErrorFilter(context));
-            error.UseFilter(new GenerateFaultFilter());
-            error.UseFilter(new ErrorTransportFilter());
+            error.UseFilter(new ErrorQueueFilter(context));
         });
+        endpointConfigurator.ConfigureDeadLetter(dead => dead.UseFilter(new NotConsumedFilter(context)));
         // When the Polly pipelines inside give up (a longer outage), the batch stays unacked and is retried here,
         // with growing pauses; stored jobs are then only re-published.
         consumerConfigurator.UseMessageRetry(r =>
         {
             r.Exponential(8, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(2));
-            r.Handle<Exception>(ex => WorkerResilience.IsTransientStorage(ex) || WorkerResilience.IsTransientBroker(ex) || ex is Polly.CircuitBreaker.BrokenCircuitException);
+            r.Handle<Exception>(WorkerResilience.IsOutage);
         });
         consumerConfigurator.Options<BatchOptions>(o => o
             .SetMessageLimit(_worker.BatchMessageLimit)

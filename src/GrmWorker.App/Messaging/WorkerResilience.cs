@@ -28,6 +28,13 @@ public sealed class WorkerResilience
     /// <summary>Around result publishes.</summary>
     public ResiliencePipeline Broker { get; }
 
+    /// <summary>
+    /// An outage (Postgres or RabbitMQ unreachable, a circuit open), not a fault of one request: the endpoint retries the
+    /// whole batch with backoff. Anything else stays with the request that caused it (see ScoreBatchConsumer).
+    /// </summary>
+    public static bool IsOutage(Exception ex) =>
+        ex is BrokenCircuitException || IsTransientStorage(ex) || IsTransientBroker(ex);
+
     public static bool IsTransientStorage(Exception ex) => ex switch
     {
         NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is SocketException or IOException or TimeoutException,

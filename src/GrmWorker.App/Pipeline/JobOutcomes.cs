@@ -76,7 +76,18 @@ internal static class JobOutcomes
         };
     }
 
-    public static JobRecord Rejected(IncomingRequest incoming, ValidationFailure failure, string? modelId, DateTimeOffset completed)
+    public const string WorkerLostCode = "worker_lost";
+
+    public static JobRecord Rejected(IncomingRequest incoming, ValidationFailure failure, string? modelId, DateTimeOffset completed) =>
+        NotRun(incoming, ScoreStatus.Rejected, new ScoreError(failure.Code, failure.Message), modelId, completed);
+
+    /// <summary>A request whose every run so far ended with its worker gone; it is not run again (see JobService).</summary>
+    public static JobRecord WorkerLost(IncomingRequest incoming, int runs, string? modelId, DateTimeOffset completed) =>
+        NotRun(incoming, ScoreStatus.Failed, new ScoreError(WorkerLostCode,
+            $"the request was taken up {runs} times by workers that stopped before they stored it (killed, out of memory?); it is not run again"),
+            modelId, completed);
+
+    private static JobRecord NotRun(IncomingRequest incoming, string status, ScoreError error, string? modelId, DateTimeOffset completed)
     {
         var r = incoming.Request;
         var route = RoutingKey(r.Route);
@@ -84,8 +95,8 @@ internal static class JobOutcomes
         {
             RequestId = r.RequestId,
             Route = route,
-            Status = ScoreStatus.Rejected,
-            Error = new ScoreError(failure.Code, failure.Message),
+            Status = status,
+            Error = error,
             ModelId = modelId,
             LatencyMs = (long)Math.Max(0, (completed - incoming.ReceivedAt).TotalMilliseconds),
             Metadata = r.Metadata is { } m && Unstorable(m) is not null ? null : r.Metadata,
@@ -94,9 +105,9 @@ internal static class JobOutcomes
         {
             RequestId = r.RequestId,
             Route = route,
-            Status = ScoreStatus.Rejected,
-            ErrorCode = failure.Code,
-            ErrorMessage = failure.Message,
+            Status = status,
+            ErrorCode = error.Code,
+            ErrorMessage = error.Message,
             RequestJson = StorableJson(incoming.BodyJson),
             ResultJson = JsonSerializer.Serialize(result, WireJson.Options),
             ModelId = modelId,

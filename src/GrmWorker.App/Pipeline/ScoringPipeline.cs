@@ -36,6 +36,9 @@ public sealed class ScoringPipeline(
 
     private readonly PromptBuilder _prompts = new(engine.Chat);
 
+    /// <summary>The GRM's model id, as results and rows name it.</summary>
+    public string ModelId => engine.ModelId;
+
     /// <summary>The meta-RM when one is loaded: every valid sample gets a meta score, and <c>meta-rm</c> aggregation is accepted.</summary>
     private readonly IMetaScorer? _metaScorer = metaScorer?.ModelId is null ? null : metaScorer;
 

@@ -13,16 +13,14 @@ namespace GrmWorker.App.Relabel;
 /// <summary>
 /// Scores in process through the worker's own <see cref="ScoringPipeline"/>, in batches of <c>batchSize</c> jobs (one
 /// batched generation per round, as in the worker). With storage, it keeps the worker's promise: a requestId already
-/// stored is not scored again (its stored result is used), and new jobs are written with <see cref="JobWriter"/> in one
-/// transaction per batch before they count as done. Without storage (<c>--no-store</c>) nothing is looked up or kept.
+/// stored is not scored again (its stored result is used), and new jobs are claimed, scored and written through the
+/// worker's <see cref="JobService"/> before they count as done. Without storage (<c>--no-store</c>) nothing is looked up or kept.
 /// </summary>
 internal sealed class LocalRelabelBackend : IRelabelBackend
 {
     private readonly ServiceProvider _services;
     private readonly ScoringPipeline _pipeline;
-    private readonly JobReader? _reader;
-    private readonly JobWriter? _writer;
-    private readonly WorkerResilience _resilience;
+    private readonly JobService? _jobs;
     private readonly TimeProvider _time;
     private readonly int _batchSize;
     private readonly ChannelWriter<JobCompletion> _completions;
@@ -31,9 +29,7 @@ internal sealed class LocalRelabelBackend : IRelabelBackend
     private LocalRelabelBackend(ServiceProvider services, bool store, ChannelWriter<JobCompletion> completions)
     {
         _services = services;
-        _reader = store ? services.GetRequiredService<JobReader>() : null;
-        _writer = store ? services.GetRequiredService<JobWriter>() : null;
-        _resilience = services.GetRequiredService<WorkerResilience>();
+        _jobs = store ? services.GetRequiredService<JobService>() : null;
         _time = services.GetRequiredService<TimeProvider>();
         _batchSize = services.GetRequiredService<IOptions<WorkerOptions>>().Value.BatchMessageLimit;
         _completions = completions;
@@ -77,33 +73,18 @@ internal sealed class LocalRelabelBackend : IRelabelBackend
     {
         var jobs = _batch.ToArray();
         _batch.Clear();
+        var received = _time.GetUtcNow();
+        var requests = jobs.Select(j => new IncomingRequest(j.Request, j.Body, received)).ToList();
         var results = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (_reader is not null)
+        if (_jobs is null)
         {
-            var ids = jobs.Select(j => j.RequestId).ToArray();
-            var stored = await _resilience.Storage.ExecuteAsync(
-                static (state, t) => new ValueTask<IReadOnlyDictionary<string, StoredResult>>(state.reader.GetStoredResultsAsync(state.ids, t)),
-                (reader: _reader, ids), cancellationToken);
-            foreach (var (id, result) in stored) results[id] = result.ResultJson;
+            var records = await _pipeline.RunAsync(requests, cancellationToken);
+            foreach (var record in records) results[record.RequestId] = record.ResultJson;
         }
-
-        var fresh = jobs.Where(j => !results.ContainsKey(j.RequestId)).ToArray();
-        if (fresh.Length > 0)
+        else
         {
-            var received = _time.GetUtcNow();
-            var records = await _pipeline.RunAsync([.. fresh.Select(j => new IncomingRequest(j.Request, j.Body, received))], cancellationToken);
-            if (_writer is null)
-            {
-                foreach (var record in records) results[record.RequestId] = record.ResultJson;
-            }
-            else
-            {
-                // Stored by another writer meanwhile: its result is the one that counts, as in the worker.
-                var written = await _resilience.Storage.ExecuteAsync(
-                    static (state, t) => new ValueTask<IReadOnlyList<JobWriteResult>>(state.writer.WriteBatchAsync(state.records, t)),
-                    (writer: _writer, records), cancellationToken);
-                for (var i = 0; i < records.Count; i++) results[records[i].RequestId] = written[i].ResultJson;
-            }
+            // As in the worker: a stored requestId is not scored again, one another writer stores first counts.
+            foreach (var (id, outcome) in await _jobs.ScoreAndStoreAsync(requests, cancellationToken)) results[id] = outcome.ResultJson;
         }
 
         foreach (var job in jobs)

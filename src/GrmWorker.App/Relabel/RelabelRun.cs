@@ -170,9 +170,12 @@ internal static class RelabelRun
             if (store) CliServices.RequirePostgres(configuration, "--no-store");
             var services = CliServices.Build(environment, configuration, s =>
             {
-                if (store) s.AddGrmStorage(configuration.GetSection(StorageOptions.Section));
                 s.AddGrmScoring(configuration);
-                s.AddSingleton<WorkerResilience>();
+                if (store)
+                {
+                    s.AddGrmStorage(configuration.GetSection(StorageOptions.Section));
+                    s.AddJobService();
+                }
             });
             if (store) runner.Postgres = CliServices.DescribePostgres(configuration);
             return await LocalRelabelBackend.CreateAsync(services, store, completions, cancellationToken);
