@@ -77,6 +77,27 @@ public sealed partial class FleetClaimTests(WorkerFixture worker, ITestOutputHel
         }
     }
 
+    [Fact]
+    public async Task A_request_whose_runs_kept_losing_their_worker_gets_a_failed_result_instead_of_another_run()
+    {
+        var route = WorkerFixture.NewRoute();
+        var results = await worker.Amqp.SubscribeAsync(WorkerFixture.ResultExchange, route);
+        var id = WorkerFixture.NewRequestId();
+        // Three workers took it up and died (the default Worker:MaxRunAttempts is 3); the last lease ran out.
+        await worker.ScalarAsync<int>(
+            "INSERT INTO request_claims (request_id, worker_id, lease_until, attempts) VALUES ($1, 'dead-worker', now() - interval '1 second', 3) RETURNING 1", id);
+
+        await worker.Amqp.PublishAsync(worker.ScoreQueue, Request(id, route));
+        var result = Assert.Single(await worker.Amqp.ReadAsync(results, 1, TimeSpan.FromSeconds(60))).Json;
+
+        Assert.Equal("failed", result.GetProperty("status").GetString());
+        Assert.Equal("worker_lost", result.GetProperty("error").GetProperty("code").GetString());
+        Assert.Contains("3 times", result.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, result.GetProperty("samplesUsed").GetInt32());
+        Assert.Equal("failed", await worker.ScalarAsync<string>("SELECT status FROM scoring_jobs WHERE request_id = $1", id));
+        Assert.True(await worker.ScalarAsync<bool>("SELECT lease_until = 'infinity' FROM request_claims WHERE request_id = $1", id));
+    }
+
     private static object Request(string id, string route) => new { requestId = id, route, query = "Which is better?", responses = new[] { "one", "two" } };
 
     private static async Task WaitForLogAsync(WorkerProcess process, Func<string, bool> condition, string failure)
