@@ -15,6 +15,7 @@ internal static class GrmCommandLine
         root.Subcommands.Add(TokenizeCommand.Build());
         root.Subcommands.Add(DbCommand.Build());
         root.Subcommands.Add(ServeCommand.Build());
+        root.Subcommands.Add(GatewayCommand.Build());
         root.Subcommands.Add(EvalCommand.Build());
         root.Subcommands.Add(RelabelCommand.Build());
         root.Subcommands.Add(ScoreCommand.Build());
