@@ -40,7 +40,14 @@ public sealed class DatabaseOutageTests(WorkerFixture worker)
             proxy.TakeDown();
             foreach (var id in ids.Skip(2))
                 await worker.Amqp.PublishAsync(queue, new { requestId = id, route, query = "Which is better?", responses = new[] { "a", "b" } });
-            await Task.Delay(TimeSpan.FromSeconds(6));
+            // Down until the worker has been refused a few times (its retries run into the outage).
+            var refusedBefore = proxy.Refused;
+            var downUntil = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (proxy.Refused < refusedBefore + 3)
+            {
+                Assert.True(DateTime.UtcNow < downUntil, $"the worker tried Postgres {proxy.Refused - refusedBefore} times in 60 s of outage");
+                await Task.Delay(50);
+            }
             // Down the whole time: nothing of these jobs is stored or published yet.
             Assert.Equal(0L, await worker.ScalarAsync<long>("SELECT count(*) FROM scoring_jobs WHERE request_id = ANY($1)", (object)ids.Skip(2).ToArray()));
             Assert.Empty(await worker.Amqp.ReadAsync(results, 1, TimeSpan.FromMilliseconds(300)));

@@ -15,6 +15,9 @@ public sealed class EvalCommandTests : IDisposable
 {
     private static readonly string TinyRandom = Path.Combine(ServiceSettings.RepoRoot, "models", "tiny-random");
 
+    /// <summary>voting@4 of the bundled GRM on the first 6 held-out items (seeded generation, one thread).</summary>
+    private const double VotingAt4OnFirstSix = 0.5;
+
     private readonly string _dir = Directory.CreateTempSubdirectory("grm-eval-test-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
@@ -44,13 +47,14 @@ public sealed class EvalCommandTests : IDisposable
         Assert.Equal(["1", "2"], json.GetProperty("voting").EnumerateObject().Select(p => p.Name));
         Assert.Equal(["1", "2"], json.GetProperty("metaRm").EnumerateObject().Select(p => p.Name));
         Assert.Equal(["1", "2"], json.GetProperty("standardErrors").GetProperty("voting").EnumerateObject().Select(p => p.Name));
-        Assert.InRange(json.GetProperty("greedy").GetDouble(), 0, 1);
-        Assert.InRange(json.GetProperty("parseValidRate").GetDouble(), 0, 1);
-        Assert.InRange(json.GetProperty("greedyParseValidRate").GetDouble(), 0, 1);
+        // Four tokens of a random-weight model never hold a parseable score: nothing valid, nothing right.
+        Assert.Equal(0, json.GetProperty("greedy").GetDouble());
+        Assert.Equal(0, json.GetProperty("parseValidRate").GetDouble());
+        Assert.Equal(0, json.GetProperty("greedyParseValidRate").GetDouble());
         var adaptive = json.GetProperty("adaptive");
         Assert.Equal(2, adaptive.GetProperty("meanSamples").GetDouble());
         Assert.Equal(1, adaptive.GetProperty("samplesFraction").GetDouble());
-        Assert.InRange(adaptive.GetProperty("accuracy").GetDouble(), 0, 1);
+        Assert.Equal(0, adaptive.GetProperty("accuracy").GetDouble());
         Assert.Equal(0.02, adaptive.GetProperty("errorBound").GetDouble());
         var sweep = json.GetProperty("adaptiveSweep").EnumerateArray().ToArray();
         Assert.Equal([0.1, 0.5], sweep.Select(a => a.GetProperty("errorBound").GetDouble()));
@@ -71,6 +75,7 @@ public sealed class EvalCommandTests : IDisposable
         Assert.Equal(3, lines[2].GetProperty("permutation").GetArrayLength());
         foreach (var name in new[] { "seed", "text", "parseStatus", "scores", "metaScore", "best", "ranksBestFirst", "generatedTokens" })
             Assert.True(lines[0].TryGetProperty(name, out _), name);
+        Assert.All(lines, l => Assert.NotEqual("ok", l.GetProperty("parseStatus").GetString()));
     }
 
     [Fact]
@@ -90,7 +95,8 @@ public sealed class EvalCommandTests : IDisposable
         Assert.Equal(24, json.GetProperty("samples").GetInt32());
         // The trained model writes the output format: nearly every sample parses (99.6% over 6,400 held-out samples).
         Assert.InRange(json.GetProperty("parseValidRate").GetDouble(), 0.8, 1);
-        Assert.InRange(json.GetProperty("voting").GetProperty("4").GetDouble(), 0, 1);
+        // Generation is seeded per item: the same 6 items give the same samples every run (3 of 6 right by voting@4; the golden test BundledGrmGoldenTests pins the same determinism).
+        Assert.Equal(VotingAt4OnFirstSix, json.GetProperty("voting").GetProperty("4").GetDouble());
     }
 
     [Fact]

@@ -39,6 +39,11 @@ public sealed class TcpPauseProxy : IAsyncDisposable
 
     public void BringUp() => _down = false;
 
+    /// <summary>Connections refused while down: proof the client kept trying through the outage.</summary>
+    public int Refused => Volatile.Read(ref _refused);
+
+    private int _refused;
+
     private async Task AcceptAsync()
     {
         while (!_stop.IsCancellationRequested)
@@ -54,6 +59,7 @@ public sealed class TcpPauseProxy : IAsyncDisposable
             }
             if (_down)
             {
+                Interlocked.Increment(ref _refused);
                 client.Dispose();
                 continue;
             }
