@@ -15,7 +15,7 @@ import time
 import unittest
 import uuid
 
-from grm_client import GrmClient, GrmJobError, Result
+from grm_client import GrmClient, GrmJobError, GrmPublishError, Result
 from grm_client import trl as grm_trl
 from grm_client import verl as grm_verl
 
@@ -151,6 +151,12 @@ class ClientTests(unittest.TestCase):
         for i, result in enumerate(results):
             assert_scored(self, result, 2 if i % 2 == 0 else 3)
             self.assertEqual({"i": i}, result.metadata)
+
+    def test_a_request_no_queue_takes_raises_a_publish_error(self):
+        with GrmClient.from_env(score_queue=f"grm.score.nobody-{uuid.uuid4().hex}") as lonely:
+            with self.assertRaises(GrmPublishError) as raised:
+                lonely.score(*ADD, timeout=30)
+        self.assertIn("is a worker running", str(raised.exception))
 
     @unittest.skipUnless(os.environ.get("GRM_LOCAL_AMQPS_PORT") and os.environ.get("GRM_LOCAL_TLS_CA"), "no TLS port")
     def test_tls_with_a_private_ca(self):
