@@ -1,6 +1,7 @@
 """Shared by the trainer adapters: one GRM job per distinct prompt, rewards mapped back to input positions."""
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Sequence
 
@@ -13,6 +14,18 @@ def check_on_error(on_error: Any) -> None:
         return
     if isinstance(on_error, bool) or not isinstance(on_error, (int, float)) or math.isnan(on_error):
         raise ValueError('on_error must be "raise" or a number (the reward a failed or rejected job gives)')
+
+
+def check_options(options: dict[str, Any]) -> None:
+    for name in ("key", "request_id"):
+        if name in options:
+            raise TypeError(f"{name} would give every job the same requestId; use content_key=True for keyed jobs")
+
+
+def content_key(job: dict[str, Any], options: dict[str, Any]) -> str:
+    """A key from everything that makes the job: the same texts and options give the same requestId."""
+    wire = {k: v for k, v in options.items() if k not in ("timeout", "raise_on_error")}
+    return "content:" + json.dumps([job, wire], sort_keys=True, ensure_ascii=False, default=str)
 
 
 def content_text(content: Any) -> str:
@@ -52,9 +65,11 @@ def score_grouped(
     on_error: Any,
     max_in_flight: int,
     options: dict[str, Any],
+    keyed: bool = False,
 ) -> list[tuple[float, Result]]:
     """Groups (query, response) pairs by query (first-seen order, responses in input order), scores one job per
-    group and returns (reward, result) per input position. A rejected/failed job raises GrmJobError when on_error
+    group and returns (reward, result) per input position. keyed: each job's requestId is derived from its texts and
+    options (content_key), so sending the same job again gets the worker's stored result. A rejected/failed job raises GrmJobError when on_error
     is "raise", else each of its responses gets ``float(on_error)``."""
     if len(queries) != len(responses):
         raise ValueError(f"{len(queries)} prompts but {len(responses)} responses")
@@ -68,6 +83,8 @@ def score_grouped(
             reference = next((references[i] for i in positions if references[i] not in (None, "")), None)
             if reference is not None:
                 job["reference"] = str(reference)
+        if keyed:
+            job["key"] = content_key(job, options)
         jobs.append(job)
     results = client.score_many(jobs, max_in_flight=max_in_flight, **{**options, "raise_on_error": False})
     out: list[tuple[float, Result] | None] = [None] * len(queries)

@@ -467,16 +467,17 @@ class GrmClient:
             request_id = None
         with self._lock:
             pending = self._pending.pop(request_id, None) if isinstance(request_id, str) else None
-        channel.basic_ack(method.delivery_tag)
         if pending is None:
             self.stats.ignored += 1
-            return
-        self.stats.results += 1
-        result = Result.from_json(raw)
-        if pending.raise_on_error and not result.ok:
-            self._set(pending.future, error=GrmJobError(result))
         else:
-            self._set(pending.future, result=result)
+            self.stats.results += 1
+            result = Result.from_json(raw)
+            if pending.raise_on_error and not result.ok:
+                self._set(pending.future, error=GrmJobError(result))
+            else:
+                self._set(pending.future, result=result)
+        # Acked once handled: if the connection goes before the ack, the redelivery is a duplicate and ignored.
+        channel.basic_ack(method.delivery_tag)
 
     def _expire(self) -> None:
         now = time.monotonic()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ._groups import chat_text, check_on_error, score_grouped
+from ._groups import chat_text, check_on_error, check_options, score_grouped
 from .client import GrmClient
 
 
@@ -20,6 +20,7 @@ def reward_func(
     reference_column: str | None = None,
     name: str = "grm",
     max_in_flight: int = 64,
+    content_key: bool = False,
     **options: Any,
 ) -> Callable[..., list[float]]:
     """A TRL reward function ``(prompts, completions, **kwargs) -> list[float]`` scored by GrmWorker.
@@ -29,9 +30,12 @@ def reward_func(
     reference_column: a dataset column TRL passes as a keyword (e.g. "solution"); its value for the prompt's first
     completion is sent as the job's ``reference``.
     name: the function's ``__name__``, which TRL logs rewards under (``rewards/<name>``).
+    content_key: derive each job's requestId from its prompt, completions and options, so a restarted trainer that
+    sends the same rollouts again gets the stored results (no second model run).
     options: submit options for every job (k_max, temperature, timeout, ...).
     """
     check_on_error(on_error)
+    check_options(options)
 
     def grm_reward(prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float]:
         references = None
@@ -41,7 +45,8 @@ def reward_func(
                                f"{', '.join(sorted(kwargs))}")
             references = kwargs[reference_column]
         scored = score_grouped(client, [chat_text(p) for p in prompts], [chat_text(c) for c in completions],
-                               references, on_error=on_error, max_in_flight=max_in_flight, options=options)
+                               references, on_error=on_error, max_in_flight=max_in_flight, options=options,
+                               keyed=content_key)
         return [reward for reward, _ in scored]
 
     grm_reward.__name__ = grm_reward.__qualname__ = name

@@ -19,7 +19,7 @@ import atexit
 import threading
 from typing import Any, Callable, Sequence
 
-from ._groups import chat_text, check_on_error, score_grouped
+from ._groups import chat_text, check_on_error, check_options, score_grouped
 from .client import GrmClient
 
 PROMPT_KEYS = ("question", "prompt")
@@ -41,6 +41,7 @@ def make_compute_score(
     return_dict: bool = False,
     use_ground_truth: bool = True,
     max_in_flight: int = 64,
+    content_key: bool = False,
     **options: Any,
 ) -> Callable[..., list[Any]]:
     """verl's batch form ``(data_sources, solution_strs, ground_truths, extra_infos, **kwargs) -> list``.
@@ -48,8 +49,10 @@ def make_compute_score(
     Returns floats, or with return_dict dicts ``{"score", "grm_failed", "grm_best", "grm_samples_used",
     "grm_samples_valid"}`` (all numbers, so verl can log them as reward extra info). on_error: "raise" (default)
     raises GrmJobError for a rejected/failed job; a number is the score its responses get (with ``grm_failed`` 1).
+    content_key: derive each job's requestId from its texts and options (a re-sent job gets the stored result).
     options: submit options for every job (k_max, temperature, timeout, ...)."""
     check_on_error(on_error)
+    check_options(options)
 
     def compute_score_batch(data_sources: Sequence[Any], solution_strs: Sequence[str], ground_truths: Sequence[Any],
                             extra_infos: Sequence[Any] | None = None, **_kwargs: Any) -> list[Any]:
@@ -58,7 +61,7 @@ def make_compute_score(
         queries = [_prompt_of(infos[i], i) for i in range(n)]
         references = [None if g is None else str(g) for g in ground_truths] if use_ground_truth else None
         scored = score_grouped(client, queries, list(solution_strs), references, on_error=on_error,
-                               max_in_flight=max_in_flight, options=options)
+                               max_in_flight=max_in_flight, options=options, keyed=content_key)
         if not return_dict:
             return [reward for reward, _ in scored]
         out, seen = [], {}
@@ -73,11 +76,11 @@ def make_compute_score(
 
 
 def make_compute_score_item(client: GrmClient, *, on_error: str | float = "raise", use_ground_truth: bool = True,
-                            **options: Any) -> Callable[..., float]:
+                            content_key: bool = False, **options: Any) -> Callable[..., float]:
     """verl's per-item form ``(data_source, solution_str, ground_truth, extra_info=None) -> float``: one job with
     one response (a GRM does better with the whole group: prefer the batch form)."""
     batch = make_compute_score(client, on_error=on_error, use_ground_truth=use_ground_truth, max_in_flight=1,
-                               **options)
+                               content_key=content_key, **options)
 
     def compute_score_item(data_source: Any, solution_str: str, ground_truth: Any = None, extra_info: Any = None,
                            **_kwargs: Any) -> float:

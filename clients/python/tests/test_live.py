@@ -195,6 +195,18 @@ class TrlAdapterTests(unittest.TestCase):
         self.assertEqual(8, len(rewards))
         self.assertTrue(all(1.0 <= r <= 10.0 for r in rewards))
 
+    def test_content_keys_let_a_restarted_trainer_get_the_stored_rewards(self):
+        nonce = uuid.uuid4().hex  # fresh texts, so the first call is scored, not found stored
+        prompts = [f"What is 47 + 8? ({nonce})"] * 4
+        first = grm_trl.reward_func(client, content_key=True, **OPTS)(prompts, self.COMPLETIONS[:4])
+        with GrmClient.from_env(timeout=60) as restarted:
+            before = restarted.stats.results
+            again = grm_trl.reward_func(restarted, content_key=True, **OPTS)(prompts, self.COMPLETIONS[:4])
+            self.assertEqual(1, restarted.stats.results - before)
+        self.assertEqual(first, again)  # unseeded: a second model run would draw other samples
+        with self.assertRaises(TypeError):
+            grm_trl.reward_func(client, key="same-for-every-job")
+
     def test_on_error_raises_by_default_or_gives_the_chosen_reward(self):
         # An empty prompt is rejected (invalid_request): never a silent 0.
         prompts, completions = ["", "", "What is 47 + 8?", "What is 47 + 8?"], ["a", "b", "55", "45"]
