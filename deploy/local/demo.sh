@@ -39,5 +39,5 @@ curl -fsS "$GRM_HTTP__URL/readyz" >/dev/null || { echo "demo: the worker is not 
 
 echo "demo: publishing $(grep -c . "$JOBS") jobs from $JOBS"
 RESULTS="$ROOT/.local/demo-results.jsonl"
-/usr/bin/python3 examples/python/grm_client.py "$JOBS" >"$RESULTS"
+/usr/bin/python3 examples/python/grm_publish.py "$JOBS" >"$RESULTS"
 /usr/bin/python3 examples/python/print_rewards.py "$RESULTS"

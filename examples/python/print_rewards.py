@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Print GrmWorker results (one JSON result per line, as grm_client.py writes them) as a table."""
+"""Print GrmWorker results (one JSON result per line, as grm_publish.py writes them) as a table."""
 import json
 import sys
 

@@ -1,6 +1,4 @@
 """TRL: GrmWorker as a GRPO reward function. In a trainer: GRPOTrainer(model, reward_funcs=[reward], ...)."""
-import os, sys  # this folder's grm_client.py (the plain pika example) must not shadow the package:
-sys.path[:] = [p for p in sys.path if p != os.path.dirname(os.path.abspath(__file__))]
 from grm_client import GrmClient
 from grm_client.trl import reward_func
 

@@ -1,7 +1,5 @@
 """verl: GrmWorker as the batch reward manager's compute_score (reward_model.reward_manager=batch).
 Config-file style instead: custom_reward_function.path=<site-packages>/grm_client/verl.py, .name=compute_score."""
-import os, sys  # this folder's grm_client.py (the plain pika example) must not shadow the package:
-sys.path[:] = [p for p in sys.path if p != os.path.dirname(os.path.abspath(__file__))]
 from grm_client import GrmClient
 from grm_client.verl import make_compute_score
 

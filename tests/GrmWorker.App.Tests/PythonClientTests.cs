@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace GrmWorker.App.Tests;
 
-/// <summary>The README's Python client (examples/python/grm_client.py, Debian python3-pika) against the in-process worker.</summary>
+/// <summary>The README's Python client (examples/python/grm_publish.py, Debian python3-pika) against the in-process worker.</summary>
 [Collection(WorkerCollection.Name)]
 public sealed class PythonClientTests(WorkerFixture worker)
 {
@@ -19,7 +19,7 @@ public sealed class PythonClientTests(WorkerFixture worker)
         ]);
         try
         {
-            var (exitCode, stdout, stderr) = await RunAsync(Python(), [Path.Combine(ServiceSettings.RepoRoot, "examples", "python", "grm_client.py"),
+            var (exitCode, stdout, stderr) = await RunAsync(Python(), [Path.Combine(ServiceSettings.RepoRoot, "examples", "python", "grm_publish.py"),
                 file, "--queue", worker.ScoreQueue, "--timeout", "60"]);
 
             Assert.True(exitCode == 0, $"exit {exitCode}: {stderr}");

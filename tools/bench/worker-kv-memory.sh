@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peak RSS of a worker (`grm serve`, bundled GRM) under load, per KV budget: for each budget it starts a worker with
 # GRM_INFERENCE__KVCACHEBUDGET set (or unset: "default"), publishes JOBS fresh jobs from the bundled held-out set
-# with examples/python/grm_client.py, waits for every result, reads the worker's VmHWM and stops it with SIGTERM.
+# with examples/python/grm_publish.py, waits for every result, reads the worker's VmHWM and stops it with SIGTERM.
 # Needs the local services (deploy/local/services-up.sh).
 # Usage: tools/bench/worker-kv-memory.sh [JOBS] [BUDGET ...]     e.g. 48 default 268435456 67108864
 set -euo pipefail
@@ -28,7 +28,7 @@ for line in sys.stdin:
   sleep 8  # model load and bus start
   idle=$(awk '/VmRSS/ {print $2}' "/proc/$worker/status")
   start=$(date +%s.%N)
-  /usr/bin/python3 examples/python/grm_client.py "$OUT/$run.jsonl" --timeout 900 >"$OUT/$run.results" || { echo "missing results; see $OUT/$run.log"; kill "$worker"; exit 1; }
+  /usr/bin/python3 examples/python/grm_publish.py "$OUT/$run.jsonl" --timeout 900 >"$OUT/$run.results" || { echo "missing results; see $OUT/$run.log"; kill "$worker"; exit 1; }
   end=$(date +%s.%N)
   hwm=$(awk '/VmHWM/ {print $2}' "/proc/$worker/status")
   kill -TERM "$worker"; wait "$worker" || true

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Publish scoring requests to a GrmWorker and print one result per requestId (plain AMQP, pika).
 
-    python3 examples/python/grm_client.py examples/jobs.jsonl          # JSONL file, one request per line
-    echo '{"requestId":"r1","query":"2+2?","responses":["4","5"]}' | python3 examples/python/grm_client.py -
+    python3 examples/python/grm_publish.py examples/jobs.jsonl          # JSONL file, one request per line
+    echo '{"requestId":"r1","query":"2+2?","responses":["4","5"]}' | python3 examples/python/grm_publish.py -
 
 Connection settings come from the same environment variables the worker reads
 (GRM_RABBITMQ__HOST, __PORT, __VIRTUALHOST, __USERNAME, __PASSWORD; `source deploy/local/env.sh`).
