@@ -93,6 +93,25 @@ public sealed class ScoreWorkerTests(WorkerFixture worker)
         Assert.Equal(WorkerFixture.KMax, await Count("grm_samples", request.requestId));
     }
 
+    [Fact]
+    public async Task A_known_request_id_re_sent_under_another_route_gets_its_stored_result_on_that_route()
+    {
+        var (first, second) = (WorkerFixture.NewRoute(), WorkerFixture.NewRoute());
+        var firstResults = await worker.Amqp.SubscribeAsync(WorkerFixture.ResultExchange, first);
+        var secondResults = await worker.Amqp.SubscribeAsync(WorkerFixture.ResultExchange, second);
+        var request = Request(first, ["a", "b"], null);
+        await worker.Amqp.PublishAsync(worker.ScoreQueue, request);
+        var stored = Assert.Single(await worker.Amqp.ReadAsync(firstResults, 1, Wait));
+
+        // e.g. a restarted trainer, or a gateway, listening on a route of its own
+        await worker.Amqp.PublishAsync(worker.ScoreQueue, request with { route = second });
+        var again = Assert.Single(await worker.Amqp.ReadAsync(secondResults, 1, Wait));
+
+        Assert.Equal(second, again.RoutingKey);
+        Assert.True(JsonElement.DeepEquals(stored.Json, again.Json), $"expected {stored.Body}, got {again.Body}");
+        Assert.Empty(await worker.Amqp.ReadAsync(firstResults, 1, TimeSpan.FromMilliseconds(500)));
+    }
+
     public static TheoryData<string, string, string> BadRequests() => new()
     {
         // name of the case, request JSON (requestId and route are added), expected code; the message must name the field

@@ -74,7 +74,9 @@ public sealed class ScoreBatchConsumer(
                 WorkerLog.Duplicate(logger, requestId, outcome.JobId);
                 metrics.DuplicateRepublished();
             }
-            pending.Add(new OutgoingResult(requestId, JobOutcomes.RoutingKey(outcome.Route), outcome.ResultJson));
+            // To the route of this delivery: whoever re-sends a stored requestId listens on its own route, not on the
+            // route of the copy that was stored (the same for a fresh job).
+            pending.Add(new OutgoingResult(requestId, JobOutcomes.RoutingKey(request.Request.Route), outcome.ResultJson));
         }
         // A retry publishes only the results not confirmed yet.
         await resilience.Broker.ExecuteAsync(static (state, t) => new ValueTask(state.publisher.PublishAllAsync(state.pending, t)),

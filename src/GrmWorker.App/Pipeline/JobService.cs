@@ -68,7 +68,7 @@ public sealed class JobService(
             (reader, pending.Keys), cancellationToken);
         foreach (var (id, s) in stored)
         {
-            outcomes[id] = new JobOutcome(s.JobId, s.Route, s.ResultJson, WasStored: true);
+            outcomes[id] = new JobOutcome(s.JobId, s.ResultJson, WasStored: true);
             pending.Remove(id);
         }
     }
@@ -88,7 +88,7 @@ public sealed class JobService(
             for (var i = 0; i < records.Count; i++)
             {
                 if (!written[i].Created) WorkerLog.Duplicate(logger, records[i].RequestId, written[i].JobId);
-                outcomes[records[i].RequestId] = new JobOutcome(written[i].JobId, records[i].Route, written[i].ResultJson, WasStored: !written[i].Created);
+                outcomes[records[i].RequestId] = new JobOutcome(written[i].JobId, written[i].ResultJson, WasStored: !written[i].Created);
             }
         }
         catch
@@ -162,8 +162,8 @@ public sealed class JobService(
     }
 }
 
-/// <summary>What a request ended as: its stored job, route and result JSON; <see cref="WasStored"/> when it was not scored by this call.</summary>
-public sealed record JobOutcome(long JobId, string Route, string ResultJson, bool WasStored);
+/// <summary>What a request ended as: its stored job and result JSON; <see cref="WasStored"/> when it was not scored by this call.</summary>
+public sealed record JobOutcome(long JobId, string ResultJson, bool WasStored);
 
 /// <summary>This process's name in <c>request_claims.worker_id</c>: host, pid and a random part, unique across restarts.</summary>
 public sealed class WorkerIdentity
