@@ -28,6 +28,7 @@ public sealed partial class PythonPackageTests(BundledGrmWorkerFixture worker, P
         Assert.True(exit == 0, $"python unittest exit {exit}:\n{output}");
         Assert.Matches(RanTests(), output);
         Assert.Contains("\nOK", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("skipped", output, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
@@ -58,6 +59,41 @@ public sealed partial class PythonPackageTests(BundledGrmWorkerFixture worker, P
         Assert.Equal(4, best.Count);
         Assert.Equal(1, best[0] + best[2]); // two prompts, interleaved: one best response each
         Assert.Equal(1, best[1] + best[3]);
+    }
+
+    [Fact]
+    public async Task A_broker_connection_cut_in_the_middle_of_score_many_loses_no_result()
+    {
+        const int jobs = 24;
+        await using var proxy = new TcpPauseProxy(ServiceSettings.Get("GRM_RABBITMQ__HOST"), int.Parse(ServiceSettings.Get("GRM_RABBITMQ__PORT"), CultureInfo.InvariantCulture));
+        var seen = 0;
+        var firstResults = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var script = Path.Combine(ServiceSettings.RepoRoot, "tests", "GrmWorker.App.Tests", "python", "score_many_through_cut.py");
+
+        var run = venv.RunAsync(worker, [script, jobs.ToString(CultureInfo.InvariantCulture)], Limit, proxy.Port, line =>
+        {
+            if (line.StartsWith("result ", StringComparison.Ordinal) && Interlocked.Increment(ref seen) == 3) firstResults.TrySetResult();
+        });
+        await firstResults.Task.WaitAsync(Limit);
+        // The broker is gone for the client (its connection cut, new ones refused) until it has tried to come back twice.
+        proxy.TakeDown();
+        var refusedBefore = proxy.Refused;
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (proxy.Refused < refusedBefore + 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the client did not try to reconnect within a minute");
+            await Task.Delay(50);
+        }
+        proxy.BringUp();
+        var (exit, output) = await run;
+
+        log.WriteLine(output);
+        Assert.True(exit == 0, $"exit {exit}:\n{output}");
+        var summary = System.Text.Json.JsonDocument.Parse(output.Split('\n').Last(l => l.StartsWith('{'))).RootElement;
+        Assert.Equal(jobs, summary.GetProperty("results").GetInt32());
+        Assert.True(summary.GetProperty("reconnects").GetInt32() >= 1, output);
+        var ids = summary.GetProperty("ids").EnumerateArray().Select(i => i.GetString()!).ToArray();
+        Assert.Equal(jobs, await worker.ScalarAsync<long>("SELECT count(*) FROM scoring_jobs WHERE request_id = ANY($1)", (object)ids));
     }
 
     private static string Example(string name) => Path.Combine(ServiceSettings.RepoRoot, "examples", "python", name);
@@ -110,7 +146,14 @@ public sealed partial class PythonPackageTests(BundledGrmWorkerFixture worker, P
         }
 
         /// <summary>Runs the venv's python (working directory: a temp dir) with the worker's broker and queue.</summary>
-        public Task<(int ExitCode, string Output)> RunAsync(WorkerFixture worker, string[] args, TimeSpan limit)
+        public Task<(int ExitCode, string Output)> RunAsync(WorkerFixture worker, string[] args, TimeSpan limit) =>
+            RunAsync(worker, args, limit, null, null);
+
+        /// <summary>
+        /// As above; <paramref name="amqpPort"/> replaces the broker's port (e.g. a proxy in front of it) and
+        /// <paramref name="onLine"/> sees each output line as it comes.
+        /// </summary>
+        public Task<(int ExitCode, string Output)> RunAsync(WorkerFixture worker, string[] args, TimeSpan limit, int? amqpPort, Action<string>? onLine)
         {
             var env = new Dictionary<string, string>
             {
@@ -120,12 +163,10 @@ public sealed partial class PythonPackageTests(BundledGrmWorkerFixture worker, P
             };
             foreach (var name in new[] { "HOST", "PORT", "VIRTUALHOST", "USERNAME", "PASSWORD" })
                 env[$"GRM_RABBITMQ__{name}"] = ServiceSettings.Get($"GRM_RABBITMQ__{name}");
-            foreach (var name in new[] { "GRM_LOCAL_AMQPS_PORT", "GRM_LOCAL_TLS_CA" }) // the TLS test; skipped without
-            {
-                try { env[name] = ServiceSettings.Get(name); }
-                catch (InvalidOperationException) { }
-            }
-            return RunProcessAsync(Python, args, env, limit);
+            foreach (var name in new[] { "GRM_LOCAL_AMQPS_PORT", "GRM_LOCAL_TLS_CA" }) // the TLS test
+                env[name] = ServiceSettings.Get(name);
+            if (amqpPort is { } port) env["GRM_RABBITMQ__PORT"] = port.ToString(CultureInfo.InvariantCulture);
+            return RunProcessAsync(Python, args, env, limit, onLine);
         }
 
         // A python3 that has pika and can make venvs with pip (Debian: python3-pika, python3-venv).
@@ -149,7 +190,8 @@ public sealed partial class PythonPackageTests(BundledGrmWorkerFixture worker, P
                 "(deploy/local/services-up.sh and deploy/local/setup.sh --test-tools do).");
         }
 
-        private async Task<(int ExitCode, string Output)> RunProcessAsync(string file, string[] args, Dictionary<string, string>? env, TimeSpan limit)
+        private async Task<(int ExitCode, string Output)> RunProcessAsync(string file, string[] args, Dictionary<string, string>? env, TimeSpan limit,
+            Action<string>? onLine = null)
         {
             var start = new ProcessStartInfo(file, args)
             {
@@ -164,7 +206,12 @@ public sealed partial class PythonPackageTests(BundledGrmWorkerFixture worker, P
             using var process = Process.Start(start)!;
             var output = new StringBuilder();
             var lockObj = new object();
-            process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (lockObj) output.AppendLine(e.Data); };
+            process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is null) return;
+                lock (lockObj) output.AppendLine(e.Data);
+                onLine?.Invoke(e.Data);
+            };
             process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (lockObj) output.AppendLine(e.Data); };
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();

@@ -2,7 +2,7 @@
 
 Broker settings and the worker's queue come from the worker's own variables: GRM_RABBITMQ__HOST, __PORT,
 __VIRTUALHOST, __USERNAME, __PASSWORD, __SCOREQUEUE (the queue the worker under test consumes). The TLS test also
-needs GRM_LOCAL_AMQPS_PORT and GRM_LOCAL_TLS_CA (deploy/local/services-up.sh) and is skipped without them.
+needs GRM_LOCAL_AMQPS_PORT and GRM_LOCAL_TLS_CA (deploy/local/services-up.sh) and fails without them.
 The worker is expected to run the bundled trained GRM (models/grm-tiny): jobs with two or more responses end
 `scored`; a job with one response ends `failed` / `no_valid_samples` with that model.
 
@@ -158,8 +158,9 @@ class ClientTests(unittest.TestCase):
                 lonely.score(*ADD, timeout=30)
         self.assertIn("is a worker running", str(raised.exception))
 
-    @unittest.skipUnless(os.environ.get("GRM_LOCAL_AMQPS_PORT") and os.environ.get("GRM_LOCAL_TLS_CA"), "no TLS port")
     def test_tls_with_a_private_ca(self):
+        for name in ("GRM_LOCAL_AMQPS_PORT", "GRM_LOCAL_TLS_CA"):  # never skipped: a missing TLS listener is a failure
+            self.assertTrue(os.environ.get(name), f"{name} is not set: run deploy/local/services-up.sh (it opens the TLS port)")
         env = dict(os.environ, GRM_RABBITMQ__USETLS="true", GRM_RABBITMQ__PORT=os.environ["GRM_LOCAL_AMQPS_PORT"],
                    GRM_RABBITMQ__TLSCAFILE=os.environ["GRM_LOCAL_TLS_CA"])
         with GrmClient.from_env(env, timeout=120) as tls:
