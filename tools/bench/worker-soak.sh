@@ -24,9 +24,33 @@ TAG="${SOAK_TAG:-soak-$(date -u +%Y%m%dT%H%M%SZ)}"
 BIN="$ROOT/src/GrmWorker.App/bin/Release/net10.0/grm.dll"
 OUT="$ROOT/artifacts/worker-soak"; mkdir -p "$OUT"
 
+if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" 2>/dev/null; then
+  echo "something already answers on 127.0.0.1:$PORT (another worker?); stop it or set SOAK_HTTP_PORT" >&2; exit 1
+fi
+# jobs left in grm.score (a soak stopped early) would be scored by this worker too and distort its load
+queued=$(/usr/bin/python3 -c '
+import os, pika
+e = os.environ.get
+c = pika.BlockingConnection(pika.ConnectionParameters(host=e("GRM_RABBITMQ__HOST", "localhost"), port=int(e("GRM_RABBITMQ__PORT", "5672")),
+    virtual_host=e("GRM_RABBITMQ__VIRTUALHOST", "/"), credentials=pika.PlainCredentials(e("GRM_RABBITMQ__USERNAME", "guest"), e("GRM_RABBITMQ__PASSWORD", "guest"))))
+try:
+    print(c.channel().queue_declare("grm.score", passive=True).method.message_count)
+except pika.exceptions.ChannelClosedByBroker:
+    print(0)  # not declared yet: the worker declares it
+c.close()')
+if ((queued > 0)); then
+  echo "grm.score holds $queued jobs already; let a worker finish them or purge the queue first" >&2; exit 1
+fi
+
+stop_worker() {  # SIGTERM, then SIGKILL after 60 s: the next soak must find the port free
+  kill -TERM "$worker" 2>/dev/null || return 0
+  for _ in $(seq 60); do kill -0 "$worker" 2>/dev/null || break; sleep 1; done
+  kill -KILL "$worker" 2>/dev/null || true
+  wait "$worker" 2>/dev/null || true
+}
 GRM_HTTP__URL="http://127.0.0.1:$PORT" Logging__LogLevel__Default=Warning dotnet "$BIN" serve >"$OUT/$TAG.log" 2>&1 &
 worker=$!
-trap 'kill -TERM "$worker" 2>/dev/null || true' EXIT
+trap stop_worker EXIT
 for _ in $(seq 120); do
   curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
   kill -0 "$worker" 2>/dev/null || { echo "worker exited during start-up; see $OUT/$TAG.log" >&2; exit 1; }
@@ -141,7 +165,6 @@ print(f"  steady (median of last half) {summary['rss_steady_mb']:.1f} MB, slope 
 print(f"  jobs sent {sent}, answered {sent - len(pending)} {statuses}, missing {len(pending)}")
 sys.exit(1 if pending else 0)
 PY
-kill -TERM "$worker" 2>/dev/null || true
-wait "$worker" || true
 trap - EXIT
+stop_worker
 exit "$status"
