@@ -51,6 +51,19 @@ public sealed class InferenceOptions
     /// <summary>Drop finished rows from the batch (copying the KV of the rows still running) instead of padding them.</summary>
     public bool CompactFinishedRows { get; set; } = true;
 
+    /// <summary>
+    /// ONNX Runtime's CPU memory arena (<c>SessionOptions.EnableCpuMemArena</c>). Off by default: the arena keeps every
+    /// byte it ever grew to, and the concat layout's ever-longer KV tensors made it grow for as long as a worker served
+    /// (docs/CHANGELOG.md, 2026-12-06); without it tensors come from malloc, which <see cref="NativeHeapTrimInterval"/> keeps in check.
+    /// </summary>
+    public bool EnableCpuMemArena { get; set; }
+
+    /// <summary>
+    /// After a generation, give the C heap's free pages back to the system (glibc <c>malloc_trim</c>) when this long has
+    /// passed since the last time; zero turns it off. Rarely enough that re-touching the pages costs nothing measurable.
+    /// </summary>
+    public TimeSpan NativeHeapTrimInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     public void Validate()
     {
         if (IntraOpThreads < 0)
@@ -64,6 +77,10 @@ public sealed class InferenceOptions
         if (KvCacheBudget is < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(KvCacheBudget), KvCacheBudget, "Inference:KvCacheBudget must be a positive number of bytes (or unset to derive it).");
+        }
+        if (NativeHeapTrimInterval < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(NativeHeapTrimInterval), NativeHeapTrimInterval, "Inference:NativeHeapTrimInterval must be zero (off) or positive.");
         }
         if (CudaDeviceId < 0)
         {

@@ -1,3 +1,4 @@
+using GrmWorker.Inference.Runtime;
 using GrmWorker.Inference.Sampling;
 
 namespace GrmWorker.Inference.Generation;
@@ -25,10 +26,19 @@ public sealed class BatchedGenerator(CausalLm model, GeneratorSettings settings,
         ArgumentNullException.ThrowIfNull(jobs);
         var cost = new WaveCost(Model.KvBytesPerToken, Model.LogitsBytesPerPosition, Settings.ContextLength, Settings.SharePrefix, Model.LogitsEveryPosition);
         var waves = KvWavePlanner.Plan(jobs, cost, Model.KvCacheBudget);
-        if (waves.Count == 1)
+        try
         {
-            return RunOnce(jobs, cancellationToken);
+            return waves.Count == 1 ? RunOnce(jobs, cancellationToken) : RunWaves(jobs, waves, cancellationToken);
         }
+        finally
+        {
+            // the runs' tensors are freed now (InferenceOptions.NativeHeapTrimInterval)
+            NativeHeap.TrimIfDue(Model.Options.NativeHeapTrimInterval);
+        }
+    }
+
+    private GenerationResult RunWaves(IReadOnlyList<GenerationJob> jobs, IReadOnlyList<IReadOnlyList<WaveRow>> waves, CancellationToken cancellationToken)
+    {
         var samples = jobs.Select(j => new GeneratedSample[j.Samples.Count]).ToArray();
         var stats = new List<GenerationStats>(waves.Count);
         foreach (var wave in waves)

@@ -26,7 +26,7 @@ internal static class OrtSessions
 
     private static SessionOptions CreateOptions(InferenceOptions options)
     {
-        var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, EnableCpuMemArena = options.EnableCpuMemArena };
         try
         {
             if (options.IntraOpThreads > 0)
