@@ -229,8 +229,8 @@ class GrmClient:
             request_id = self.request_id_for(options["key"])
         else:
             request_id = f"req-{uuid.uuid4().hex}"
-        # The worker republishes a stored result to the route it was stored with: keyed requests use a route that
-        # depends only on the key namespace, so a restarted trainer (a new client) still receives them.
+        # Keyed requests use a route that depends only on the key namespace: workers since 2026-12-06 answer a re-sent
+        # requestId on the re-sender's route, earlier ones on the route it was stored with; this works with both.
         route = options.get("route") or (self.key_route if options.get("key") is not None else self.route)
         body: dict[str, Any] = {"requestId": request_id, "route": route, "query": query, "responses": list(responses)}
         for option, wire in WIRE_FIELDS.items():
