@@ -6,8 +6,8 @@ namespace GrmWorker.Contracts;
 /// </summary>
 public static class ScoreRequestValidator
 {
-    public const string InvalidCode = "invalid_request";
-    public const string TooLargeCode = "too_large";
+    public const string InvalidCode = ErrorCodes.InvalidRequest;
+    public const string TooLargeCode = ErrorCodes.TooLarge;
 
     public static ValidationFailure? Validate(ScoreRequest request, ValidationLimits limits)
     {

@@ -25,7 +25,7 @@ public static class GatewayEndpoints
         {
             if (context.Request.Path != "/healthz" && !Authorized(context.Request, options.BearerToken))
             {
-                await Error(StatusCodes.Status401Unauthorized, "unauthorized", "a bearer token is required (Authorization: Bearer ...)").ExecuteAsync(context);
+                await Error(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "a bearer token is required (Authorization: Bearer ...)").ExecuteAsync(context);
                 return;
             }
             await next(context);
@@ -58,7 +58,7 @@ public static class GatewayEndpoints
         catch (TimeoutException)
         {
             GatewayLog.TimedOut(logger, "/get_reward", jobs[0].Request.RequestId, timeout);
-            return Error(StatusCodes.Status504GatewayTimeout, "timeout", $"the {jobs.Count} GRM jobs of this call did not all finish within {timeout}; are workers running on the score queue?");
+            return Error(StatusCodes.Status504GatewayTimeout, ErrorCodes.Timeout, $"the {jobs.Count} GRM jobs of this call did not all finish within {timeout}; are workers running on the score queue?");
         }
 
         var rewards = new double[document.RootElement.GetProperty("query").GetArrayLength()];
@@ -70,7 +70,7 @@ public static class GatewayEndpoints
             var result = results[j];
             var scored = result.GetProperty("status").GetString() == ScoreStatus.Scored;
             if (!scored && options.Value.UnscoredReward is null)
-                return Error(StatusCodes.Status502BadGateway, "not_scored", $"the job for prompts[{group.FirstIndex}] ({job.RequestId}) ended {Describe(result)}; set Gateway:UnscoredReward to give such responses a fixed reward instead");
+                return Error(StatusCodes.Status502BadGateway, ErrorCodes.NotScored, $"the job for prompts[{group.FirstIndex}] ({job.RequestId}) ended {Describe(result)}; set Gateway:UnscoredReward to give such responses a fixed reward instead");
             for (var k = 0; k < group.Items.Count; k++)
             {
                 var index = group.Items[k].Index;
@@ -113,7 +113,7 @@ public static class GatewayEndpoints
         catch (TimeoutException)
         {
             GatewayLog.TimedOut(logger, "/v1/score", score.RequestId, options.Value.Timeout);
-            return Error(StatusCodes.Status504GatewayTimeout, "timeout",
+            return Error(StatusCodes.Status504GatewayTimeout, ErrorCodes.Timeout,
                 $"no result for {score.RequestId} within {options.Value.Timeout}; send the same requestId again to get its result once stored");
         }
     }

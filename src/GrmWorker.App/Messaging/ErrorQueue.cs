@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using GrmWorker.App.Hosting;
+using GrmWorker.Contracts;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
@@ -15,11 +16,11 @@ namespace GrmWorker.App.Messaging;
 /// </summary>
 public sealed class ErrorQueue(ResultPublisher publisher, IOptions<RabbitMqOptions> options, WorkerResilience resilience, TimeProvider time, ILogger<ErrorQueue> logger)
 {
-    public const string InvalidJsonCode = "invalid_json";
-    public const string NotAScoreRequestCode = "not_a_score_request";
-    public const string NoRequestIdCode = "no_request_id";
-    public const string NotConsumedCode = "not_consumed";
-    public const string UnprocessableCode = "unprocessable";
+    public const string InvalidJsonCode = ErrorCodes.InvalidJson;
+    public const string NotAScoreRequestCode = ErrorCodes.NotAScoreRequest;
+    public const string NoRequestIdCode = ErrorCodes.NoRequestId;
+    public const string NotConsumedCode = ErrorCodes.NotConsumed;
+    public const string UnprocessableCode = ErrorCodes.Unprocessable;
 
     /// <summary>Longest reason kept in the header; exception messages can quote a whole body.</summary>
     public const int MaxReasonLength = 300;

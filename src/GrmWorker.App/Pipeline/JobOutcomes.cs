@@ -15,7 +15,7 @@ namespace GrmWorker.App.Pipeline;
 /// </summary>
 internal static class JobOutcomes
 {
-    public const string NoValidSamplesCode = "no_valid_samples";
+    public const string NoValidSamplesCode = ErrorCodes.NoValidSamples;
 
     /// <summary>The strategy name of the rewards rows the live pipeline writes for a job with the default aggregation.</summary>
     public const string ResultStrategy = AggregationKind.Voting;
@@ -76,7 +76,7 @@ internal static class JobOutcomes
         };
     }
 
-    public const string WorkerLostCode = "worker_lost";
+    public const string WorkerLostCode = ErrorCodes.WorkerLost;
 
     public static JobRecord Rejected(IncomingRequest incoming, ValidationFailure failure, string? modelId, DateTimeOffset completed) =>
         NotRun(incoming, ScoreStatus.Rejected, new ScoreError(failure.Code, failure.Message), modelId, completed);

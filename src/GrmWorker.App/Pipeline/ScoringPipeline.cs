@@ -29,10 +29,10 @@ public sealed class ScoringPipeline(
     ILogger<ScoringPipeline> logger,
     IMetaScorer? metaScorer = null)
 {
-    public const string UnsupportedCode = "unsupported";
-    public const string ContextCode = "too_large";
-    public const string GenerationTimeoutCode = "generation_timeout";
-    public const string InferenceErrorCode = "inference_error";
+    public const string UnsupportedCode = ErrorCodes.Unsupported;
+    public const string ContextCode = ErrorCodes.TooLarge;
+    public const string GenerationTimeoutCode = ErrorCodes.GenerationTimeout;
+    public const string InferenceErrorCode = ErrorCodes.InferenceError;
 
     private readonly PromptBuilder _prompts = new(engine.Chat);
 
