@@ -28,4 +28,5 @@ public static class ErrorCodes
     public const string Unauthorized = "unauthorized";
     public const string Timeout = "timeout";
     public const string NotScored = "not_scored";
+    public const string BrokerUnavailable = "broker_unavailable";
 }

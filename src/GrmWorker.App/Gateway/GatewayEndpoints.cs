@@ -13,7 +13,8 @@ namespace GrmWorker.App.Gateway;
 /// <summary>
 /// The gateway's routes: <c>POST /get_reward</c> (OpenRLHF's remote reward protocol), <c>POST /v1/score</c> (our
 /// request JSON in, our result JSON out), <c>GET /healthz</c>. 400 names the field, 401 without the bearer token when
-/// one is set, 413 over the size limit, 504 when the results do not come within <see cref="GatewayOptions.Timeout"/>.
+/// one is set, 413 over the size limit, 503 while RabbitMQ is unreachable, 504 when the results do not come within
+/// <see cref="GatewayOptions.Timeout"/>.
 /// </summary>
 public static class GatewayEndpoints
 {
@@ -54,6 +55,10 @@ public static class GatewayEndpoints
         try
         {
             results = await Task.WhenAll(jobs.Select(j => broker.ScoreAsync(j.Request, timeout, cancellationToken)));
+        }
+        catch (Exception ex) when (Messaging.WorkerResilience.IsTransientBroker(ex) && ex is not TimeoutException)
+        {
+            return BrokerUnavailable(ex);
         }
         catch (TimeoutException)
         {
@@ -110,6 +115,10 @@ public static class GatewayEndpoints
             var result = await broker.ScoreAsync(score, options.Value.Timeout, cancellationToken);
             return Results.Json(result);
         }
+        catch (Exception ex) when (Messaging.WorkerResilience.IsTransientBroker(ex) && ex is not TimeoutException)
+        {
+            return BrokerUnavailable(ex);
+        }
         catch (TimeoutException)
         {
             GatewayLog.TimedOut(logger, "/v1/score", score.RequestId, options.Value.Timeout);
@@ -138,6 +147,10 @@ public static class GatewayEndpoints
         result.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object
             ? $"{result.GetProperty("status").GetString()}: {error.GetProperty("code").GetString()}: {error.GetProperty("message").GetString()}"
             : result.GetProperty("status").GetString() ?? "unknown";
+
+    // RabbitMQ unreachable: the call can be retried as it is (a re-sent requestId is never scored twice).
+    private static IResult BrokerUnavailable(Exception ex) =>
+        Error(StatusCodes.Status503ServiceUnavailable, ErrorCodes.BrokerUnavailable, $"RabbitMQ is not reachable ({ex.GetType().Name}); retry the call");
 
     private static IResult Error(int status, string code, string message) =>
         Results.Json(new { error = new { code, message } }, statusCode: status);
