@@ -38,7 +38,7 @@ summary="$(tail -n 1 "$OUT/client.out")"
 echo "$summary" | /usr/bin/python3 -c '
 import json, sys
 s = json.load(sys.stdin)
-print(f"chaos: {s[\"results\"]} results, statuses {s[\"statuses\"]}, reconnects {s[\"reconnects\"]}, re-published {s[\"republished\"]}")
+print("chaos: %d results, statuses %s, reconnects %d, re-published %d" % (s["results"], s["statuses"], s["reconnects"], s["republished"]))
 '
 ids="$(echo "$summary" | /usr/bin/python3 -c 'import json, sys; print(",".join(json.load(sys.stdin)["ids"]))')"
 rows="$(/usr/bin/python3 - "$ids" <<'PY'
@@ -49,8 +49,9 @@ cs = dict(p.split("=", 1) for p in os.environ["GRM_POSTGRES__CONNECTIONSTRING"].
 ids = sys.argv[1].split(",")
 sql = "SELECT count(*), count(DISTINCT request_id) FROM scoring_jobs WHERE request_id = ANY(string_to_array(:'ids', ','))"
 env = dict(os.environ, PGPASSWORD=cs["Password"])
+# psql interpolates :'ids' only in what it reads, not in -c
 out = subprocess.run(["psql", "-h", cs["Host"], "-p", cs["Port"], "-U", cs["Username"], "-d", cs["Database"], "-At",
-                      "-v", f"ids={sys.argv[1]}", "-c", sql], env=env, capture_output=True, text=True, check=True).stdout
+                      "-v", f"ids={sys.argv[1]}"], input=sql + ";\n", env=env, capture_output=True, text=True, check=True).stdout
 print(out.strip())
 PY
 )"
