@@ -6,8 +6,8 @@ namespace GrmWorker.App.Messaging;
 /// <summary>
 /// Runs on the endpoint's consume pipe for each message, before batching (a consume filter on the consumer would
 /// only see the whole <see cref="Batch{T}"/>). A request without a usable requestId cannot get a result (nothing to
-/// correlate it with), so it fails on its own: MassTransit moves it to the error queue (<c>grm.score_error</c>) with
-/// the reason in its <c>MT-Fault-Message</c> header. Bodies that do not deserialize fail before this filter; see
+/// correlate it with), so it fails on its own: the endpoint's error pipe (<see cref="ErrorQueueFilter"/>) moves it to
+/// the error queue (<c>grm.score_error</c>) with the reason in its <c>MT-Fault-Message</c> header. Bodies that do not deserialize fail before this filter; see
 /// <see cref="MalformedRequestErrorFilter"/>.
 /// </summary>
 public sealed class RequestIdRequiredFilter : IFilter<ConsumeContext>
@@ -34,7 +34,7 @@ public sealed class RequestIdRequiredFilter : IFilter<ConsumeContext>
         : null;
 
     /// <summary>The longest requestId the worker answers (the validation limit's default; stored as the job's unique key).</summary>
-    public static int MaxRequestIdLength => new ValidationLimits().MaxRequestIdLength;
+    public static int MaxRequestIdLength { get; } = new ValidationLimits().MaxRequestIdLength;
 }
 
 /// <summary>A message the worker cannot answer with a result; it ends in the error queue with <see cref="Code"/>.</summary>
