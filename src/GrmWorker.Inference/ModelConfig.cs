@@ -40,6 +40,17 @@ public sealed record KvCacheConfig
 }
 
 /// <summary>
+/// The <c>stopping</c> section of <c>grm-config.json</c>: the adaptive stopping rule's prior fitted to this model's
+/// own samples (<c>grm stopping SAMPLES.jsonl --fit</c> prints it) and, optionally, the error bound chosen for this
+/// model on its held-out samples. Absent: the rule's conservative built-in prior and the worker's error bound.
+/// </summary>
+/// <param name="DifferenceVariance">s0²: within-pair variance of a paired score difference (points²).</param>
+/// <param name="MeanWeight">κ0: s0² over the spread of the true paired means across pairs.</param>
+/// <param name="VarianceWeight">ν0: how firmly s0² holds for every pair.</param>
+/// <param name="ErrorBound">δ for this model (null: the worker's Stopping:ErrorBound default).</param>
+public sealed record StoppingPriorConfig(double DifferenceVariance, double MeanWeight, double VarianceWeight, double? ErrorBound = null);
+
+/// <summary>
 /// A model directory's <c>grm-config.json</c>: which files hold the model and tokenizer, the context
 /// length, EOS/pad/BOS ids, chat markers and stop strings. <see cref="Load"/> names the file and the field
 /// in every error.
@@ -63,6 +74,9 @@ public sealed record ModelConfig
 
     /// <summary>The meta-RM directory that goes with this GRM, relative to <see cref="Directory"/>; null: none.</summary>
     public string? MetaRm { get; init; }
+
+    /// <summary>The stopping rule's prior fitted to this model (null: the built-in prior).</summary>
+    public StoppingPriorConfig? Stopping { get; init; }
 
     /// <summary>The directory the config was read from; model and tokenizer paths are relative to it.</summary>
     [JsonIgnore]
@@ -99,6 +113,7 @@ public sealed record ModelConfig
             KvCache = ParseKvCache(file, raw.KvCache),
             MetaRm = raw.MetaRm is null ? null
                 : !string.IsNullOrWhiteSpace(raw.MetaRm) ? raw.MetaRm : throw new ModelConfigException(file, "metaRm", "is empty; leave it out when there is no meta-RM"),
+            Stopping = ParseStopping(file, raw.Stopping),
             Directory = directory,
         };
         if (config.StopStrings.Any(string.IsNullOrEmpty))
@@ -114,6 +129,26 @@ public sealed record ModelConfig
             throw new ModelConfigException(file, "tokenizerFile", $"names '{config.TokenizerFile}', but {config.TokenizerPath} does not exist");
         }
         return config;
+    }
+
+    private static StoppingPriorConfig? ParseStopping(string file, RawStopping? raw)
+    {
+        if (raw is null)
+        {
+            return null;
+        }
+        static double Positive(string file, string field, double? value) =>
+            value is > 0 && double.IsFinite(value.Value) ? value.Value
+                : throw new ModelConfigException(file, "stopping." + field, value is null ? "is missing" : $"must be a positive number, not {value}");
+        if (raw.ErrorBound is { } bound && !(bound is > 0 and < 1))
+        {
+            throw new ModelConfigException(file, "stopping.errorBound", $"must be in (0, 1), not {bound}");
+        }
+        return new StoppingPriorConfig(
+            Positive(file, "differenceVariance", raw.DifferenceVariance),
+            Positive(file, "meanWeight", raw.MeanWeight),
+            Positive(file, "varianceWeight", raw.VarianceWeight),
+            raw.ErrorBound);
     }
 
     private static KvCacheConfig ParseKvCache(string file, RawKvCache? raw)
@@ -146,7 +181,10 @@ public sealed record ModelConfig
         ChatTemplate? Chat,
         string[]? StopStrings,
         RawKvCache? KvCache,
-        string? MetaRm);
+        string? MetaRm,
+        RawStopping? Stopping);
+
+    private sealed record RawStopping(double? DifferenceVariance, double? MeanWeight, double? VarianceWeight, double? ErrorBound);
 
     private sealed record RawKvCache(string? Layout, int? MaxLength);
 }

@@ -18,6 +18,17 @@ public sealed class ModelConfigTests : IDisposable
     }
 
     [Fact]
+    public void The_bundled_grm_carries_its_fitted_stopping_prior()
+    {
+        var stopping = ModelConfig.Load(Path.Combine(TestAssets.RepoRoot, "models", "grm-tiny")).Stopping;
+
+        Assert.NotNull(stopping);
+        Assert.True(stopping.DifferenceVariance > 0 && stopping.MeanWeight > 0 && stopping.VarianceWeight > 0);
+        Assert.Equal(0.1, stopping.ErrorBound);
+        Assert.Null(ModelConfig.Load(TestAssets.TinyModelDir).Stopping);
+    }
+
+    [Fact]
     public void A_missing_config_names_the_file()
     {
         var ex = Assert.Throws<ModelConfigException>(() => ModelConfig.Load(_dir));
@@ -41,6 +52,8 @@ public sealed class ModelConfigTests : IDisposable
     [InlineData("""{"modelId":"x","modelFile":"m.onnx","tokenizerFile":"t.json","contextLength":"long","eosTokenIds":[1]}""", "contextLength")]
     [InlineData("""{"modelId":"x","modelFile":"m.onnx","tokenizerFile":"t.json","contextLength":8,"eosTokenIds":[1],"kvCache":{"layout":"paged"}}""", "kvCache.layout")]
     [InlineData("""{"modelId":"x","modelFile":"m.onnx","tokenizerFile":"t.json","contextLength":8,"eosTokenIds":[1],"kvCache":{"layout":"shared-buffer","maxLength":0}}""", "kvCache.maxLength")]
+    [InlineData("""{"modelId":"x","modelFile":"m.onnx","tokenizerFile":"t.json","contextLength":8,"eosTokenIds":[1],"stopping":{"differenceVariance":2,"meanWeight":0.5,"varianceWeight":8,"errorBound":1.5}}""", "stopping.errorBound")]
+    [InlineData("""{"modelId":"x","modelFile":"m.onnx","tokenizerFile":"t.json","contextLength":8,"eosTokenIds":[1],"stopping":{"meanWeight":0.5,"varianceWeight":8}}""", "stopping.differenceVariance")]
     public void A_bad_field_is_named_with_the_file(string json, string field)
     {
         File.WriteAllText(Path.Combine(_dir, "m.onnx"), "");

@@ -14,12 +14,14 @@ public class StoppingTests
     private static int Run(IStoppingRule rule, IReadOnlyList<GrmSample> stream, int n)
     {
         var drawn = 0;
+        StoppingDecision? last = null;
         while (true)
         {
-            var next = rule.Options.NextDrawCount(drawn);
+            var next = rule.Options.NextDrawCount(drawn, last);
             Assert.True(next > 0, "the scheduler asked for a round past k_max");
             drawn += next;
-            if (rule.Evaluate(stream.Take(drawn).ToArray(), n).Stop)
+            last = rule.Evaluate(stream.Take(drawn).ToArray(), n);
+            if (last.Stop)
                 return drawn;
         }
     }
@@ -67,7 +69,7 @@ public class StoppingTests
     [InlineData(6, 5, 2)]
     public void Zero_noise_with_no_error_allowed_stops_at_the_first_round_the_leader_is_certain(int top, int other, int round)
     {
-        var options = new StoppingOptions { KMax = 32, KMin = 1, RoundSize = round, ErrorBound = 0 };
+        var options = new StoppingOptions { KMax = 32, KMin = 1, RoundSize = round, ErrorBound = 0, AdaptiveRounds = false };
         var lead = top - other;
         // First round where the lead can no longer be caught: the rival has the higher index, so it
         // must pass the leader, not just draw level: lead·k + 1 > 9·(32 − k).
@@ -216,6 +218,42 @@ public class StoppingTests
         Assert.Equal(4, options.NextDrawCount(6));
         Assert.Equal(0, options.NextDrawCount(10));
         Assert.Equal(2, (options with { KMax = 8 }).NextDrawCount(6));
+    }
+
+    [Fact]
+    public void Adaptive_rounds_draw_one_at_a_time_near_the_stopping_point_and_whole_rounds_for_a_tie()
+    {
+        var options = new StoppingOptions { KMax = 32, KMin = 2, RoundSize = 4 };
+        var rule = new AdaptiveStopping(options);
+        // 7 vs 5 with a little noise: the lead settles within a few more samples.
+        var close = new[] { new[] { 7, 5 }, new[] { 6, 5 }, new[] { 7, 6 }, new[] { 8, 5 } }
+            .Select((s, j) => GrmSample.FromScores(j, s)).ToArray();
+        // An exact tie so far: nothing settles soon, so a whole round.
+        var tie = new[] { new[] { 6, 6 }, new[] { 5, 7 }, new[] { 7, 5 }, new[] { 6, 6 } }
+            .Select((s, j) => GrmSample.FromScores(j, s)).ToArray();
+
+        var closeDecision = rule.Evaluate(close[..2], 2);
+        var tieDecision = rule.Evaluate(tie, 2);
+
+        Assert.Equal(2, options.NextDrawCount(0));
+        Assert.False(closeDecision.Stop);
+        Assert.InRange(options.NextDrawCount(2, closeDecision), 1, 3);
+        Assert.False(tieDecision.Stop);
+        Assert.Equal(4, options.NextDrawCount(4, tieDecision));
+        Assert.Equal(4, (options with { AdaptiveRounds = false }).NextDrawCount(2, closeDecision));
+    }
+
+    [Fact]
+    public void Adaptive_rounds_keep_the_agreement_of_rounds_of_one_at_fewer_rounds_on_the_simulator()
+    {
+        var mixture = new Simulation.SimulationMixture();
+        var perSample = Simulation.Simulator.Run(new Simulation.SimulationSettings(mixture, new StoppingOptions { RoundSize = 1 }, StoppingKind.Adaptive, 1500, 5));
+        var adaptive = Simulation.Simulator.Run(new Simulation.SimulationSettings(mixture, new StoppingOptions(), StoppingKind.Adaptive, 1500, 5));
+        var fixedRounds = Simulation.Simulator.Run(new Simulation.SimulationSettings(mixture, new StoppingOptions { AdaptiveRounds = false }, StoppingKind.Adaptive, 1500, 5));
+
+        Assert.True(adaptive.MeanRounds < perSample.MeanRounds * 0.7, $"rounds {adaptive.MeanRounds} vs {perSample.MeanRounds}");
+        Assert.True(adaptive.MeanSamplesFraction < fixedRounds.MeanSamplesFraction, $"samples {adaptive.MeanSamplesFraction} vs fixed {fixedRounds.MeanSamplesFraction}");
+        Assert.True(adaptive.Top1Agreement >= 0.99, $"agreement {adaptive.Top1Agreement}");
     }
 
     [Fact]

@@ -17,6 +17,7 @@ internal static class GrmCommandLine
         root.Subcommands.Add(ServeCommand.Build());
         root.Subcommands.Add(GatewayCommand.Build());
         root.Subcommands.Add(EvalCommand.Build());
+        root.Subcommands.Add(StoppingCommand.Build());
         root.Subcommands.Add(RelabelCommand.Build());
         root.Subcommands.Add(ScoreCommand.Build());
         root.Subcommands.Add(ReplayCommand.Build());

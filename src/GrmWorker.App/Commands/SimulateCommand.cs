@@ -18,6 +18,7 @@ namespace GrmWorker.App.Commands;
 /// </summary>
 internal static class SimulateCommand
 {
+    private const int CalibrationJobs = 2000;
     private static readonly SimulationMixture Mix = new();
     private static readonly StoppingOptions Stop = new();
 
@@ -33,6 +34,10 @@ internal static class SimulateCommand
     private static readonly Option<double> MeanWidth = new("--mean-width") { Description = "n=1 (or --mean-width-for-rankings): sd of mean drift to k_max", DefaultValueFactory = _ => Stop.MeanWidth };
     private static readonly Option<bool> MeanWidthForRankings = new("--mean-width-for-rankings") { Description = "also hold n>=2 jobs to --mean-width" };
     private static readonly Option<bool> FixedPrior = new("--fixed-prior") { Description = "keep s0^2 of the paired differences fixed instead of scaling it to the job's own score variance" };
+    private static readonly Option<bool> FitPrior = new("--fit-prior") { Description = $"fit the prior to the synthetic GRM's own samples first, as grm eval fits it for a model ({CalibrationJobs} calibration jobs of the same mixture, another seed stream)" };
+    private static readonly Option<double> PriorDifferenceVariance = new("--prior-difference-variance") { Description = "s0^2 of a paired difference (points^2)", DefaultValueFactory = _ => Stop.PriorDifferenceVariance };
+    private static readonly Option<double> PriorMeanWeight = new("--prior-mean-weight") { Description = "kappa0: pseudo-samples of 'no difference' in the prior", DefaultValueFactory = _ => Stop.PriorMeanWeight };
+    private static readonly Option<double> PriorVarianceWeight = new("--prior-variance-weight") { Description = "nu0: pseudo-observations of s0^2", DefaultValueFactory = _ => Stop.PriorVarianceWeight };
     private static readonly Option<int> MinResponses = new("--min-responses") { Description = "fewest responses per job", DefaultValueFactory = _ => Mix.MinResponses };
     private static readonly Option<int> MaxResponses = new("--max-responses") { Description = "most responses per job", DefaultValueFactory = _ => Mix.MaxResponses };
     private static readonly Option<double> QualityLow = new("--quality-low") { Description = "latent quality lower bound (points)", DefaultValueFactory = _ => Mix.QualityLow };
@@ -49,6 +54,7 @@ internal static class SimulateCommand
         Option[] options =
         [
             KMaxList, NoiseList, Jobs, Seed, Json, Stopping, KMin, RoundSize, ErrorBound, MeanWidth, MeanWidthForRankings, FixedPrior,
+            FitPrior, PriorDifferenceVariance, PriorMeanWeight, PriorVarianceWeight,
             MinResponses, MaxResponses, QualityLow, QualityHigh, NearTieFraction, NearTieGap, SampleOffset, PositionBias, UnparseableRate,
         ];
         foreach (var option in options)
@@ -92,7 +98,12 @@ internal static class SimulateCommand
             KMax = kMax, KMin = Math.Min(p.GetValue(KMin), kMax), RoundSize = p.GetValue(RoundSize),
             ErrorBound = p.GetValue(ErrorBound), MeanWidth = p.GetValue(MeanWidth),
             MeanWidthForRankings = p.GetValue(MeanWidthForRankings), JobScaledPrior = !p.GetValue(FixedPrior),
+            PriorDifferenceVariance = p.GetValue(PriorDifferenceVariance), PriorMeanWeight = p.GetValue(PriorMeanWeight),
+            PriorVarianceWeight = p.GetValue(PriorVarianceWeight),
         };
+        if (p.GetValue(FitPrior) && mixture.Validate() is null
+            && Simulator.FitNoisePrior(mixture, p.GetValue(Seed), CalibrationJobs, Math.Max(kMax, NoisePrior.MinSamplesPerJob)) is { } fitted)
+            stopping = fitted.ApplyTo(stopping);
         return new SimulationSettings(mixture, stopping, p.GetValue(Stopping)!, p.GetValue(Jobs), p.GetValue(Seed));
     }
 

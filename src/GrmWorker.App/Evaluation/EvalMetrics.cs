@@ -80,11 +80,13 @@ public static class EvalMetrics
         ArgumentNullException.ThrowIfNull(samples);
         ArgumentNullException.ThrowIfNull(rule);
         var drawn = 0;
-        while (rule.Options.NextDrawCount(drawn) is var next and > 0)
+        StoppingDecision? last = null;
+        while (rule.Options.NextDrawCount(drawn, last) is var next and > 0)
         {
             drawn += next;
             if (drawn > samples.Count) throw new ArgumentException($"the rule wants {drawn} samples; only {samples.Count} were drawn", nameof(samples));
-            if (rule.Evaluate(samples.Take(drawn).ToArray(), responseCount).Stop) break;
+            last = rule.Evaluate(samples.Take(drawn).ToArray(), responseCount);
+            if (last.Stop) break;
         }
         return drawn;
     }

@@ -60,9 +60,7 @@ public static class WorkerServiceCollectionExtensions
             .Validate(o => o.ExecutionProvider != ExecutionProviderKind.Cuda || o.KvCacheBudget is not null || o.CudaProviderOptions.ContainsKey("gpu_mem_limit"),
                 $"{InferenceOptions.SectionName}:KvCacheBudget (bytes) is required with {InferenceOptions.SectionName}:ExecutionProvider=cuda, unless {InferenceOptions.SectionName}:CudaProviderOptions:gpu_mem_limit is set")
             .ValidateOnStart();
-        services.AddOptions<StoppingOptions>().Bind(configuration.GetSection(StoppingSection))
-            .Validate(o => o.Validate() is null, $"{StoppingSection}: invalid stopping settings (kMin 1..kMax, roundSize >= 1, errorBound in [0, 1))")
-            .ValidateOnStart();
+        services.AddStoppingOptions(configuration);
         services.AddOptions<ValidationLimits>().Bind(configuration.GetSection(ValidationSection))
             .Validate(o => o.MaxResponses >= 1 && o.MaxKMax >= 1 && o.MaxNewTokensLimit >= 1, $"{ValidationSection}: limits must be positive")
             .ValidateOnStart();
@@ -79,6 +77,21 @@ public static class WorkerServiceCollectionExtensions
         services.TryAddSingleton<IMetaScorer, MetaRmScorer>();
         services.AddSingleton<ScoringPipeline>();
         services.AddHostedService<ModelLoaderHostedService>();
+        return services;
+    }
+
+    /// <summary>
+    /// <see cref="StoppingOptions"/>: the built-in defaults, then the prior fitted to the model (its grm-config.json
+    /// <c>stopping</c> section; <see cref="StoppingOptionsFactory"/>), then the <c>Stopping</c> settings.
+    /// </summary>
+    public static IServiceCollection AddStoppingOptions(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        // Reads Model:Directory through IOptions<ModelOptions>, which the caller binds (AddGrmScoring does).
+        services.AddTransient<IOptionsFactory<StoppingOptions>, StoppingOptionsFactory>();
+        services.AddOptions<StoppingOptions>().Bind(configuration.GetSection(StoppingSection))
+            .Validate(o => o.Validate() is null, $"{StoppingSection}: invalid stopping settings (kMin 1..kMax, roundSize >= 1, errorBound in [0, 1))")
+            .ValidateOnStart();
         return services;
     }
 

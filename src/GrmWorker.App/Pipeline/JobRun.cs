@@ -95,7 +95,7 @@ internal sealed class JobRun
     /// <summary>The next round's samples as one generation job, or null when the rule wants none. Touches only this run.</summary>
     public RoundPlan? PlanRound(Func<string, int[]> encode)
     {
-        var count = Rule.Options.NextDrawCount(_samples.Count);
+        var count = Rule.Options.NextDrawCount(_samples.Count, LastDecision);
         if (count <= 0)
         {
             Done = true;
@@ -155,7 +155,7 @@ internal sealed class JobRun
     public void Decide()
     {
         LastDecision = Rule.Evaluate(_samples, ResponseCount);
-        if (LastDecision.Stop || Rule.Options.NextDrawCount(_samples.Count) == 0) Done = true;
+        if (LastDecision.Stop || Rule.Options.NextDrawCount(_samples.Count, LastDecision) == 0) Done = true;
     }
 
     /// <summary>

@@ -2,7 +2,8 @@ namespace GrmWorker.Scoring.Simulation;
 
 /// <summary>
 /// Figures of one setting, each job compared with full k_max voting on the SAME sample stream
-/// (the adaptive run sees a prefix of it).
+/// (the adaptive run sees a prefix of it). <see cref="MeanRounds"/> counts the rounds a job took: each is one
+/// generation call after the last, so it is what a job's latency grows with.
 /// </summary>
 public sealed record SimulationReport(
     int KMax,
@@ -15,4 +16,5 @@ public sealed record SimulationReport(
     double StoppedEarlyRate,
     double NearTieAgreement,
     double NearTieSamplesFraction,
-    double InvalidSampleRate);
+    double InvalidSampleRate,
+    double MeanRounds);

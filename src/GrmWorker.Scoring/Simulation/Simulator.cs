@@ -26,6 +26,28 @@ public static class Simulator
         return totals.Report(settings);
     }
 
+    /// <summary>Keeps the calibration jobs of <see cref="FitNoisePrior"/> apart from the jobs they are used on.</summary>
+    private const long CalibrationStream = 0x5EED_CA11_B2A7_E5L;
+
+    /// <summary>
+    /// What a user does per model (fit the prior on the GRM's own samples, docs/stopping.md), done on the synthetic
+    /// GRM: <paramref name="jobs"/> calibration jobs of the same mixture, drawn from a seed stream the measured jobs
+    /// never use, <paramref name="samplesPerJob"/> samples each, fitted with <see cref="NoisePrior.Fit"/>.
+    /// </summary>
+    public static NoisePrior? FitNoisePrior(SimulationMixture mixture, long seed, int jobs, int samplesPerJob)
+    {
+        ArgumentNullException.ThrowIfNull(mixture);
+        var grm = new SyntheticGrm(mixture);
+        var calibration = new List<IReadOnlyList<IReadOnlyList<int>>>(jobs);
+        for (var j = 0; j < jobs; j++)
+        {
+            var job = grm.DrawJob(SeedDerivation.SampleSeed(seed ^ CalibrationStream, j));
+            calibration.Add(Enumerable.Range(0, samplesPerJob).Select(i => grm.DrawSample(job, i))
+                .Where(s => s.IsValid).Select(s => s.Scores!).ToArray());
+        }
+        return NoisePrior.Fit(calibration);
+    }
+
     /// <summary>Draws rounds until the rule stops; returns the prefix used and the full stream.</summary>
     internal static JobOutcome RunJob(SyntheticGrm grm, IStoppingRule rule, SyntheticJob job)
     {
@@ -35,23 +57,27 @@ public static class Simulator
         for (var i = 0; i < kMax; i++)
             stream[i] = grm.DrawSample(job, i);
         var drawn = 0;
+        var rounds = 0;
+        StoppingDecision? last = null;
         while (true)
         {
-            drawn += rule.Options.NextDrawCount(drawn);
-            if (rule.Evaluate(new ArraySegment<GrmSample>(stream, 0, drawn), n).Stop)
+            rounds++;
+            drawn += rule.Options.NextDrawCount(drawn, last);
+            last = rule.Evaluate(new ArraySegment<GrmSample>(stream, 0, drawn), n);
+            if (last.Stop)
                 break;
         }
         var full = Voting.Vote(stream, n);
         var used = Voting.Vote(new ArraySegment<GrmSample>(stream, 0, drawn), n);
-        return new JobOutcome(drawn, kMax, full, used);
+        return new JobOutcome(drawn, kMax, full, used, rounds);
     }
 
-    internal sealed record JobOutcome(int Drawn, int KMax, VoteResult Full, VoteResult Used);
+    internal sealed record JobOutcome(int Drawn, int KMax, VoteResult Full, VoteResult Used, int Rounds);
 
     private sealed class Totals
     {
         private int _jobs, _agree, _nearTies, _nearTieAgree, _early;
-        private long _samples, _invalid;
+        private long _samples, _invalid, _rounds;
         private double _fraction, _rewardDiff, _nearTieFraction;
 
         public void Add(JobOutcome o, bool nearTie)
@@ -61,6 +87,7 @@ public static class Simulator
             var agree = o.Full.Best == o.Used.Best;
             _fraction += fraction;
             _samples += o.Drawn;
+            _rounds += o.Rounds;
             _invalid += o.Used.SamplesUsed - o.Used.SamplesValid;
             _agree += agree ? 1 : 0;
             _early += o.Drawn < o.KMax ? 1 : 0;
@@ -86,7 +113,8 @@ public static class Simulator
                 StoppedEarlyRate: (double)_early / jobs,
                 NearTieAgreement: (double)_nearTieAgree / ties,
                 NearTieSamplesFraction: _nearTieFraction / ties,
-                InvalidSampleRate: (double)_invalid / Math.Max(_samples, 1));
+                InvalidSampleRate: (double)_invalid / Math.Max(_samples, 1),
+                MeanRounds: (double)_rounds / jobs);
         }
     }
 }

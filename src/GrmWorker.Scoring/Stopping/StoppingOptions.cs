@@ -7,7 +7,7 @@ namespace GrmWorker.Scoring.Stopping;
 /// </summary>
 public sealed record StoppingOptions
 {
-    public int KMin { get; init; } = 4;
+    public int KMin { get; init; } = 2;
 
     public int KMax { get; init; } = 32;
 
@@ -49,9 +49,21 @@ public sealed record StoppingOptions
     /// <summary>s0² of one response's score (points²), for the mean-width rule.</summary>
     public double PriorScoreVariance { get; init; } = 2.0;
 
-    /// <summary>How many samples to draw next, given how many are drawn (0 when done).</summary>
-    public int NextDrawCount(int drawn) =>
-        drawn >= KMax ? 0 : Math.Min(KMax - drawn, Math.Max(RoundSize, KMin - drawn));
+    /// <summary>
+    /// Size each round by the rule's own estimate of the draws it still needs (<see cref="StoppingDecision.SuggestedDraws"/>),
+    /// at most <see cref="RoundSize"/>; the first round draws <see cref="KMin"/>. Off: every round draws
+    /// <see cref="RoundSize"/> (the first at least <see cref="KMin"/>).
+    /// </summary>
+    public bool AdaptiveRounds { get; init; } = true;
+
+    /// <summary>How many samples to draw next, given how many are drawn and the rule's last verdict (0 when done).</summary>
+    public int NextDrawCount(int drawn, StoppingDecision? last = null)
+    {
+        if (drawn >= KMax) return 0;
+        if (drawn < KMin) return Math.Min(KMax - drawn, AdaptiveRounds ? KMin - drawn : Math.Max(RoundSize, KMin - drawn));
+        var round = AdaptiveRounds && last?.SuggestedDraws is { } suggested ? Math.Clamp(suggested, 1, RoundSize) : RoundSize;
+        return Math.Min(KMax - drawn, round);
+    }
 
     /// <summary>A message naming the first bad setting, or null.</summary>
     public string? Validate() =>
