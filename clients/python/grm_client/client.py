@@ -2,8 +2,10 @@
 
 One I/O thread owns the pika BlockingConnection (pika connections are not thread-safe). Any thread may call
 submit(); it registers the request under a lock, appends it to the outbox and wakes the I/O thread with
-add_callback_threadsafe. The I/O thread publishes with publisher confirms, consumes the client's private results
-queue, resolves futures by requestId, expires per-request deadlines and reconnects when the connection is lost.
+add_callback_threadsafe. The I/O thread publishes with publisher confirms, pipelined (up to ``max_unconfirmed``
+publishes wait for their confirm at once, matched to requests by delivery tag), consumes the client's private
+results queue, resolves futures by requestId, expires per-request deadlines and reconnects when the connection is
+lost.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 import pika
-import pika.exceptions
+import pika.spec
 
 from .result import GrmClientClosed, GrmJobError, GrmPublishError, Result
 
@@ -66,14 +68,18 @@ class _Pending:
     timeout: float | None
     deadline: float | None
     raise_on_error: bool
-    published: bool = False
+    published: bool = False  # sent on some connection (not necessarily confirmed): re-sent after a reconnect
+    returned: bool = False  # the broker returned it (mandatory, no queue took it)
+    queued: bool = True  # in the outbox (guarded by the client's lock)
 
 
 @dataclass
 class ClientStats:
     submitted: int = 0
-    published: int = 0
-    republished: int = 0
+    published: int = 0  # publishes the broker confirmed (basic.ack, not returned); re-sends count again
+    republished: int = 0  # publishes of a request already sent on an earlier connection
+    unroutable: int = 0  # returned by the broker: no queue took them (GrmPublishError)
+    nacked: int = 0  # nacked by the broker (GrmPublishError)
     results: int = 0
     reconnects: int = 0
     timeouts: int = 0
@@ -117,6 +123,7 @@ class GrmClient:
         reconnect_delay: tuple[float, float] = (0.5, 10.0),
         queue_expires: float = 600.0,
         prefetch: int = 1000,
+        max_unconfirmed: int = 1000,
         name: str = "grm-client",
     ):
         self.host = host
@@ -133,6 +140,9 @@ class GrmClient:
         self._reconnect_delay = reconnect_delay
         self._queue_expires_ms = int(queue_expires * 1000)
         self._prefetch = prefetch
+        if max_unconfirmed < 1:
+            raise ValueError("max_unconfirmed must be at least 1")
+        self._window = max_unconfirmed
 
         ssl_options = None
         if use_tls:
@@ -166,6 +176,13 @@ class GrmClient:
         self._drop_requested: bool | None = None
         self._conn: pika.BlockingConnection | None = None
         self._ch = None
+        self._impl = None
+        self._props = pika.BasicProperties(content_type="application/json", delivery_mode=2)
+        # Publisher confirms of the current channel: delivery tag -> request, in tag order. Tags count from 1 per
+        # channel; _generation tells a late callback of a channel already given up from the current one's.
+        self._unconfirmed: collections.OrderedDict[int, _Pending] = collections.OrderedDict()
+        self._next_tag = 1
+        self._generation = 0
         self.stats = ClientStats()
 
         self._thread = threading.Thread(target=self._run, name=f"{name}-io", daemon=True)
@@ -398,8 +415,32 @@ class GrmClient:
         conn = pika.BlockingConnection(self._params)
         self._bound = set()
         channel = conn.channel()
-        channel.confirm_delivery()
+        # Pipelined publisher confirms. BlockingChannel.confirm_delivery() makes basic_publish wait for each confirm
+        # before the next publish (one round trip per request: 769 requests/s here), so the I/O thread publishes
+        # through the channel's asynchronous pika.channel.Channel (BlockingChannel._impl; pika 1.x, checked with
+        # Debian's python3-pika 1.2.0): its basic_publish only buffers the frame, its confirm_delivery takes our
+        # ack/nack callback, and returns come to our return callback. Both run on this thread, inside pika's I/O
+        # loop. We keep BlockingConnection rather than moving to SelectConnection so that connecting (TLS,
+        # timeouts), declaring and binding stay plain synchronous calls with pika's own error handling; only the
+        # publish path is asynchronous. Delivery tags are our own counter, reset with each channel (AMQP numbers a
+        # channel's publishes from 1 after confirm.select).
+        impl = getattr(channel, "_impl", None)
+        if impl is None or not callable(getattr(impl, "confirm_delivery", None)) \
+                or not callable(getattr(impl, "add_on_return_callback", None)):
+            conn.close()
+            raise RuntimeError(f"grm_client needs pika 1.x (BlockingChannel._impl); found pika {pika.__version__}")
+        self._generation += 1
+        generation = self._generation
+        self._unconfirmed = collections.OrderedDict()
+        self._next_tag = 1
+        selected: list[bool] = []
+        impl.add_on_return_callback(lambda _ch, _m, _p, body: self._on_return(body, generation))
+        impl.confirm_delivery(ack_nack_callback=lambda frame: self._on_confirm(frame, generation),
+                              callback=lambda _frame: selected.append(True))
+        # basic.qos is synchronous and the channel answers in order: once it returns, confirm.select-ok has come.
         channel.basic_qos(prefetch_count=self._prefetch)
+        if not selected:
+            raise _ConnectionLost("confirm.select was not answered")
         channel.exchange_declare(self.result_exchange, "topic", durable=True)
         channel.queue_declare(self.results_queue, durable=False, exclusive=False, auto_delete=False,
                               arguments={"x-expires": self._queue_expires_ms})
@@ -410,13 +451,15 @@ class GrmClient:
             self._bound.add(route)
         self._consumer_tag = channel.basic_consume(self.results_queue, self._on_message)
         self._ch = channel
+        self._impl = impl
         self._conn = conn
-        # Everything published on an earlier connection may have lost its result with it: send it again.
+        # Everything sent on an earlier connection (confirmed or not) may have lost its result, or its publish, with
+        # it: send it again, ahead of the requests never sent, through the same window.
         with self._lock:
-            again = [p for p in self._pending.values() if p.published]
-        for pending in again:
-            self._publish(pending)
-            self.stats.republished += 1
+            again = [p for p in self._pending.values() if p.published and not p.queued]
+            for pending in again:
+                pending.queued = True
+            self._outbox.extendleft(reversed(again))
 
     def _serve(self) -> None:
         assert self._conn is not None
@@ -432,13 +475,18 @@ class GrmClient:
             self._conn.process_data_events(time_limit=self._idle_wait())
             if not self._conn.is_open:
                 raise _ConnectionLost("connection closed")
+            if not self._ch.is_open:
+                raise _ConnectionLost("channel closed")
 
     def _flush_outbox(self, limit: int = 256) -> None:
         for _ in range(limit):
+            if len(self._unconfirmed) >= self._window:
+                return  # _on_confirm wakes the loop when the window has room again
             with self._lock:
                 if not self._outbox:
                     return
                 pending = self._outbox.popleft()
+                pending.queued = False
                 if self._pending.get(pending.request_id) is not pending:
                     continue  # expired or cancelled before it went out
             if pending.route not in self._bound:
@@ -447,17 +495,59 @@ class GrmClient:
             self._publish(pending)
 
     def _publish(self, pending: _Pending) -> None:
+        if pending.published:
+            self.stats.republished += 1
         pending.published = True  # set first: a publish cut by a lost connection goes out again after reconnect
+        tag = self._next_tag
+        self._next_tag += 1
+        self._unconfirmed[tag] = pending
+        # Buffered, not awaited: the confirm comes to _on_confirm. Raises if the channel is gone (-> reconnect).
+        self._impl.basic_publish("", self.score_queue, pending.body, self._props, mandatory=True)
+
+    def _on_confirm(self, frame: Any, generation: int) -> None:
+        """basic.ack / basic.nack for one delivery tag, or (multiple) for every tag up to it."""
+        if generation != self._generation:
+            return  # a channel already given up: its requests are re-sent on the new one
+        method = frame.method
+        tag, unconfirmed = method.delivery_tag, self._unconfirmed
+        was_full = len(unconfirmed) >= self._window
+        if method.multiple:
+            done = []
+            while unconfirmed and (tag == 0 or next(iter(unconfirmed)) <= tag):
+                done.append(unconfirmed.popitem(last=False)[1])
+        else:
+            one = unconfirmed.pop(tag, None)
+            done = [one] if one is not None else []
+        if isinstance(method, pika.spec.Basic.Nack):
+            for pending in done:
+                self.stats.nacked += 1
+                self._fail(pending, GrmPublishError(f"request {pending.request_id}: the broker nacked it"))
+        else:
+            for pending in done:
+                if not pending.returned:
+                    self.stats.published += 1
+        if was_full and len(unconfirmed) < self._window and self._conn is not None:
+            # process_data_events does not return for a confirm (pika delivers it below BlockingConnection);
+            # a zero-delay timer makes it return so that the outbox flushes into the freed window now.
+            self._conn.call_later(0, lambda: None)
+
+    def _on_return(self, body: bytes, generation: int) -> None:
+        """basic.return of a mandatory publish no queue took (its basic.ack follows): fail that request only."""
+        if generation != self._generation:
+            return
         try:
-            self._ch.basic_publish("", self.score_queue, pending.body,
-                                   pika.BasicProperties(content_type="application/json", delivery_mode=2),
-                                   mandatory=True)
-            self.stats.published += 1
-        except pika.exceptions.UnroutableError:
-            self._fail(pending, GrmPublishError(
-                f"request {pending.request_id}: no queue '{self.score_queue}' took it (is a worker running?)"))
-        except pika.exceptions.NackError:
-            self._fail(pending, GrmPublishError(f"request {pending.request_id}: the broker nacked it"))
+            raw = json.loads(body)
+            request_id = raw.get("requestId") if isinstance(raw, dict) else None
+        except ValueError:
+            request_id = None
+        with self._lock:
+            pending = self._pending.get(request_id) if isinstance(request_id, str) else None
+        if pending is None:
+            return  # timed out or cancelled meanwhile
+        pending.returned = True
+        self.stats.unroutable += 1
+        self._fail(pending, GrmPublishError(
+            f"request {pending.request_id}: no queue '{self.score_queue}' took it (is a worker running?)"))
 
     def _on_message(self, channel: Any, method: Any, _properties: Any, body: bytes) -> None:
         try:
@@ -495,8 +585,8 @@ class GrmClient:
 
     def _idle_wait(self) -> float:
         with self._lock:
-            if self._outbox:
-                return 0
+            if self._outbox and len(self._unconfirmed) < self._window:
+                return 0  # more to publish now (with the window full, _on_confirm wakes the loop)
             if self._deadlines:
                 return max(0.0, min(0.5, self._deadlines[0][0] - time.monotonic()))
         return 0.5
@@ -529,7 +619,9 @@ class GrmClient:
             pass
 
     def _discard_connection(self) -> None:
-        conn, self._conn, self._ch = self._conn, None, None
+        conn, self._conn, self._ch, self._impl = self._conn, None, None, None
+        self._generation += 1  # late confirms or returns of the old channel are ignored
+        self._unconfirmed = collections.OrderedDict()
         if conn is not None and conn.is_open:
             try:
                 conn.close()

@@ -152,11 +152,35 @@ class ClientTests(unittest.TestCase):
             assert_scored(self, result, 2 if i % 2 == 0 else 3)
             self.assertEqual({"i": i}, result.metadata)
 
+    def test_many_publishes_in_flight_through_a_small_confirm_window(self):
+        # Rejected jobs (empty query) come back at once without a model run: this exercises the pipelined confirms.
+        with GrmClient.from_env(timeout=120, max_unconfirmed=4) as own:
+            futures = [own.submit("", ["x", "y"], metadata={"i": i}) for i in range(120)]
+            results = [f.result(120) for f in futures]
+            for _ in range(100):  # a result can come before its publish's confirm
+                if own.stats.published == 120:
+                    break
+                time.sleep(0.05)
+            self.assertEqual(120, own.stats.published)
+            self.assertEqual(0, own.stats.unroutable + own.stats.nacked)
+            self.assertEqual(0, len(own._unconfirmed))
+        self.assertEqual(["rejected"] * 120, [r.status for r in results])
+        self.assertEqual(list(range(120)), [r.metadata["i"] for r in results])
+
     def test_a_request_no_queue_takes_raises_a_publish_error(self):
         with GrmClient.from_env(score_queue=f"grm.score.nobody-{uuid.uuid4().hex}") as lonely:
             with self.assertRaises(GrmPublishError) as raised:
                 lonely.score(*ADD, timeout=30)
         self.assertIn("is a worker running", str(raised.exception))
+        # Many returned publishes in flight at once: each fails its own request, none counts as published.
+        nobody = f"grm.score.nobody-{uuid.uuid4().hex}"
+        with GrmClient.from_env(score_queue=nobody, timeout=60) as lonely:
+            futures = [lonely.submit("", ["x", "y"]) for _ in range(20)]
+            for f in futures:
+                with self.assertRaises(GrmPublishError):
+                    f.result(60)
+            self.assertEqual(20, lonely.stats.unroutable)
+            self.assertEqual(0, lonely.stats.published)
 
     def test_tls_with_a_private_ca(self):
         for name in ("GRM_LOCAL_AMQPS_PORT", "GRM_LOCAL_TLS_CA"):  # never skipped: a missing TLS listener is a failure
