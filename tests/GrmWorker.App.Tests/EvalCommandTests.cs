@@ -130,7 +130,8 @@ public sealed class EvalCommandTests : IDisposable
         Assert.Equal("test-meta-rm", json.GetProperty("metaRmModelId").GetString());
         var adaptive = json.GetProperty("adaptive");
         Assert.Equal(2.0 / 3, adaptive.GetProperty("accuracy").GetDouble());
-        Assert.Equal(4, adaptive.GetProperty("meanSamples").GetDouble());
+        // k_min 2: a's unanimous 8-vs-5 settles after 2 samples; b (its first sample wrong) and the tie c draw all 4.
+        Assert.Equal(10.0 / 3, adaptive.GetProperty("meanSamples").GetDouble(), 12);
         Assert.Equal(Math.Sqrt((2.0 / 3) * (1.0 / 3) / 3), json.GetProperty("standardErrors").GetProperty("voting").GetProperty("4").GetDouble(), 12);
 
         var lines = File.ReadAllLines(Path.Combine(_dir, "s.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToArray();

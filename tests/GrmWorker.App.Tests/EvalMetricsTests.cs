@@ -9,7 +9,8 @@ namespace GrmWorker.App.Tests;
 /// <summary>The evaluation figures from hand-made samples: ties, invalid greedy samples, the first k samples, meta-RM voters, adaptive stopping.</summary>
 public sealed class EvalMetricsTests
 {
-    private static readonly StoppingOptions Stopping = new();
+    // Fixed rounds of 4 from k_min 4, so the hand counts below are whole rounds; adaptive rounds: StoppingTests.
+    private static readonly StoppingOptions Stopping = new() { KMin = 4, AdaptiveRounds = false };
 
     [Fact]
     public void A_tie_for_the_top_vote_sum_counts_as_wrong()
@@ -103,6 +104,16 @@ public sealed class EvalMetricsTests
         Assert.Equal([0.3, 0.6], report.AdaptiveSweep.Select(a => a.ErrorBound));
         Assert.Equal([8.0, 4.0], report.AdaptiveSweep.Select(a => a.MeanSamples));
         Assert.Equal([0.5, 0.25], report.AdaptiveSweep.Select(a => a.SamplesFraction));
+    }
+
+    [Fact]
+    public void Adaptive_rounds_replay_stops_a_unanimous_item_before_a_fixed_first_round_of_four_would()
+    {
+        // k_min 2, then rounds of the rule's own size: the skeptical built-in prior wants one sample more than k_min.
+        var settled = Item(best: 0, greedy: Scores(0, 9, 1), [.. Enumerable.Range(0, 16).Select(j => Scores(j, 9, 1))]);
+        var rule = StoppingRules.For(StoppingKind.Adaptive, new StoppingOptions { KMax = 16 });
+
+        Assert.Equal(3, EvalMetrics.AdaptiveSamplesUsed(settled.Samples, 2, rule));
     }
 
     [Fact]

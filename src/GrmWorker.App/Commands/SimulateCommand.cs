@@ -34,6 +34,7 @@ internal static class SimulateCommand
     private static readonly Option<double> MeanWidth = new("--mean-width") { Description = "n=1 (or --mean-width-for-rankings): sd of mean drift to k_max", DefaultValueFactory = _ => Stop.MeanWidth };
     private static readonly Option<bool> MeanWidthForRankings = new("--mean-width-for-rankings") { Description = "also hold n>=2 jobs to --mean-width" };
     private static readonly Option<bool> FixedPrior = new("--fixed-prior") { Description = "keep s0^2 of the paired differences fixed instead of scaling it to the job's own score variance" };
+    private static readonly Option<bool> FixedRounds = new("--fixed-rounds") { Description = "every round draws --round-size (the rule's own estimate of the draws it needs is ignored)" };
     private static readonly Option<bool> FitPrior = new("--fit-prior") { Description = $"fit the prior to the synthetic GRM's own samples first, as grm eval fits it for a model ({CalibrationJobs} calibration jobs of the same mixture, another seed stream)" };
     private static readonly Option<double> PriorDifferenceVariance = new("--prior-difference-variance") { Description = "s0^2 of a paired difference (points^2)", DefaultValueFactory = _ => Stop.PriorDifferenceVariance };
     private static readonly Option<double> PriorMeanWeight = new("--prior-mean-weight") { Description = "kappa0: pseudo-samples of 'no difference' in the prior", DefaultValueFactory = _ => Stop.PriorMeanWeight };
@@ -54,7 +55,7 @@ internal static class SimulateCommand
         Option[] options =
         [
             KMaxList, NoiseList, Jobs, Seed, Json, Stopping, KMin, RoundSize, ErrorBound, MeanWidth, MeanWidthForRankings, FixedPrior,
-            FitPrior, PriorDifferenceVariance, PriorMeanWeight, PriorVarianceWeight,
+            FixedRounds, FitPrior, PriorDifferenceVariance, PriorMeanWeight, PriorVarianceWeight,
             MinResponses, MaxResponses, QualityLow, QualityHigh, NearTieFraction, NearTieGap, SampleOffset, PositionBias, UnparseableRate,
         ];
         foreach (var option in options)
@@ -99,7 +100,7 @@ internal static class SimulateCommand
             ErrorBound = p.GetValue(ErrorBound), MeanWidth = p.GetValue(MeanWidth),
             MeanWidthForRankings = p.GetValue(MeanWidthForRankings), JobScaledPrior = !p.GetValue(FixedPrior),
             PriorDifferenceVariance = p.GetValue(PriorDifferenceVariance), PriorMeanWeight = p.GetValue(PriorMeanWeight),
-            PriorVarianceWeight = p.GetValue(PriorVarianceWeight),
+            PriorVarianceWeight = p.GetValue(PriorVarianceWeight), AdaptiveRounds = !p.GetValue(FixedRounds),
         };
         if (p.GetValue(FitPrior) && mixture.Validate() is null
             && Simulator.FitNoisePrior(mixture, p.GetValue(Seed), CalibrationJobs, Math.Max(kMax, NoisePrior.MinSamplesPerJob)) is { } fitted)
@@ -110,13 +111,13 @@ internal static class SimulateCommand
     private static void PrintTable(SimulationSettings first, SimulationReport[] reports)
     {
         var table = new Table().Title($"grm simulate: {first.Jobs} jobs per setting, stopping={first.StoppingKind}, δ={Num(first.Stopping.ErrorBound)}");
-        foreach (var column in new[] { "k_max", "noise", "used", "frac", "agree", "|Δr|", "early", "tie agr", "tie frac" })
+        foreach (var column in new[] { "k_max", "noise", "used", "frac", "agree", "|Δr|", "early", "tie agr", "tie frac", "rounds" })
             table.AddColumn(new TableColumn(column).RightAligned());
         foreach (var r in reports)
         {
             table.AddRow(r.KMax.ToString(CultureInfo.InvariantCulture), Num(r.Noise), r.MeanSamplesUsed.ToString("F2", CultureInfo.InvariantCulture),
                 Pct(r.MeanSamplesFraction), Pct(r.Top1Agreement), r.MeanAbsRewardDiff.ToString("F3", CultureInfo.InvariantCulture),
-                Pct(r.StoppedEarlyRate), Pct(r.NearTieAgreement), Pct(r.NearTieSamplesFraction));
+                Pct(r.StoppedEarlyRate), Pct(r.NearTieAgreement), Pct(r.NearTieSamplesFraction), r.MeanRounds.ToString("F2", CultureInfo.InvariantCulture));
         }
         AnsiConsole.Write(table);
         var m = first.Mixture;
