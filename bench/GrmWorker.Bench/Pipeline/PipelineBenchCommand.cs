@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using GrmWorker.App.Hosting;
 using GrmWorker.App.Pipeline;
 using GrmWorker.Storage;
+using GrmWorker.Testing;
 using Microsoft.Extensions.Configuration;
 
 namespace GrmWorker.Bench.Pipeline;
@@ -13,7 +14,7 @@ namespace GrmWorker.Bench.Pipeline;
 /// <summary>
 /// `grm-bench pipeline [--jobs N] [--responses R] [--samples K] [--model-jobs M] [--concurrency C] [--repeats R] [--json]`: what the worker costs
 /// around the model, on the real local RabbitMQ and Postgres (deploy/local/services-up.sh, GRM_* settings).
-/// 1. N jobs through a worker hosted in-process with a <see cref="ReplayGenerator"/> (stored GRM texts, no model):
+/// 1. N jobs through a worker hosted in-process with a <see cref="CannedGrmGenerator"/> (stored GRM texts, no model):
 ///    publish → validation → parse/vote → one transaction of binary COPYs → result on grm.rewards; jobs/s, rows/s.
 ///    Untimed warm-up rounds of N jobs go first, until one round JIT-compiles fewer than 100 methods (a worker is a
 ///    long-running process; tiered JIT recompiles for its first ~15 s); then R timed rounds; the median is reported.

@@ -6,6 +6,7 @@ using GrmWorker.App.Hosting;
 using GrmWorker.App.Pipeline;
 using GrmWorker.Storage;
 using GrmWorker.Storage.Migrations;
+using GrmWorker.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -24,18 +25,18 @@ internal sealed partial class PipelineBenchRun
     public async Task<(PipelineFigures Median, int WarmUpRounds)> ReplayAsync(PipelineSettings s, CancellationToken ct)
     {
         var database = await CreateDatabaseAsync("pipeline", ct);
-        var replay = ReplayGenerator.Load(modelDir);
+        var canned = CannedGrmGenerator.Load(modelDir);
         var route = $"bench.{_suffix}";
         var figures = new List<PipelineFigures>();
         var warmUpRounds = 0;
-        await HostAndRunAsync(database, "replay", s, services => services.Replace(ServiceDescriptor.Singleton<IGrmGenerator>(replay)),
+        await HostAndRunAsync(database, "replay", s, services => services.Replace(ServiceDescriptor.Singleton<IGrmGenerator>(canned)),
             async (host, results, ct2) =>
             {
                 var seen = new Dictionary<string, int>(StringComparer.Ordinal);
                 var expected = 0;
                 async Task<PipelineFigures> RoundAsync(string kind)
                 {
-                    var round = ReplayedRequests(replay, kind, s.Jobs, route, s);
+                    var round = CannedRequests(canned, kind, s.Jobs, route, s);
                     var before = await CountRowsAsync(database.DataSource, ct2);
                     var jitMethods = JitInfo.GetCompiledMethodCount();
                     var jitTime = JitInfo.GetCompilationTime();
@@ -68,7 +69,7 @@ internal sealed partial class PipelineBenchRun
     }
 
     /// <summary>Request bodies for replayed jobs, their GRM texts registered with <paramref name="replay"/>.</summary>
-    private List<(string Id, string Body)> ReplayedRequests(ReplayGenerator replay, string kind, int count, string route, PipelineSettings s)
+    private List<(string Id, string Body)> CannedRequests(CannedGrmGenerator canned, string kind, int count, string route, PipelineSettings s)
     {
         var requests = new List<(string, string)>(count);
         for (var i = 0; i < count; i++)
@@ -77,7 +78,7 @@ internal sealed partial class PipelineBenchRun
             var job = _replayedJobs++; // every round's jobs get their own seeds and scores
             requests.Add((id, JsonSerializer.Serialize(Request(id, route, job, s.Responses, s.Samples, PipelineBenchCommand.ReplayMaxNewTokens))));
             // Scores vary per job, sample and response (deterministic), so voting has real work and ties are rare.
-            replay.AddScored(id, job, s.Responses, s.Samples, (sample, response) => 1 + ((job * 7) + (sample * 3) + (response * 5) + (job * sample)) % 10);
+            canned.AddScored(id, job, s.Responses, s.Samples, (sample, response) => 1 + ((job * 7) + (sample * 3) + (response * 5) + (job * sample)) % 10);
         }
         return requests;
     }
