@@ -148,15 +148,7 @@ public sealed partial class GenerationRun
             {
                 return;
             }
-            var keep = new List<int>();
-            for (var i = 0; i < batch.Count; i++)
-            {
-                if (batch[i].Finished is null)
-                {
-                    keep.Add(i);
-                }
-            }
-            var kept = keep.Select(i => batch[i]).ToList();
+            var (keep, kept) = run.RunningRows();
             var trim = kept.Min(r => r.Mask.IndexOf(1));
             var newLength = _length - trim;
             var gathered = _cache!.Gather(CollectionsMarshal.AsSpan(keep), newLength);

@@ -289,6 +289,20 @@ public sealed partial class GenerationRun : IDisposable
         _layout.DropFinished();
     }
 
+    /// <summary>The rows of the batch still generating: their batch indices and the rows, in batch order.</summary>
+    private (List<int> Keep, List<Row> Kept) RunningRows()
+    {
+        var keep = new List<int>();
+        for (var i = 0; i < _batch.Count; i++)
+        {
+            if (_batch[i].Finished is null)
+            {
+                keep.Add(i);
+            }
+        }
+        return (keep, [.. keep.Select(i => _batch[i])]);
+    }
+
     private void EnsureCapacity(int tokens, int maskElements)
     {
         if (_ids.Length < tokens)

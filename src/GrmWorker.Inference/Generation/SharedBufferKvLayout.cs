@@ -203,15 +203,7 @@ public sealed partial class GenerationRun
             {
                 return;
             }
-            var keep = new List<int>();
-            for (var i = 0; i < batch.Count; i++)
-            {
-                if (batch[i].Finished is null)
-                {
-                    keep.Add(i);
-                }
-            }
-            var kept = keep.Select(i => batch[i]).ToList();
+            var (keep, kept) = _run.RunningRows();
             var compacted = SharedKvCache.Allocate(_run._model, kept.Count, _kv!.MaxLength);
             _run.NoteKv(_kv.Bytes + compacted.Bytes);
             try
