@@ -4,12 +4,46 @@ using NpgsqlTypes;
 namespace GrmWorker.Storage;
 
 /// <summary>
-/// The binary COPY of a job's child rows (responses, samples, principles, critiques, scores, rewards), one COPY per
-/// table for many jobs; the caller owns the connection, the transaction and the job rows. Shared by
-/// <see cref="JobWriter"/> and the pipeline benchmark's raw-COPY baseline, so both write rows the same way.
+/// The binary COPY of a job's rows, one COPY per table for many jobs; the caller owns the connection and the
+/// transaction. <see cref="JobWriter.WriteBatchAsync"/> inserts the job rows itself (ON CONFLICT) and copies the child
+/// rows (responses, samples, principles, critiques, scores, rewards) here; <see cref="JobWriter.BulkCopyAsync"/> copies
+/// the job rows here too.
 /// </summary>
-public static class JobRowCopy
+internal static class JobRowCopy
 {
+    /// <summary>The job rows themselves, with the ids given (COPY writes an identity column's value as given).</summary>
+    public static async Task CopyJobRowsAsync(NpgsqlConnection connection, IReadOnlyList<(long Id, JobRecord Job)> jobs, CancellationToken cancellationToken)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync(
+            "COPY scoring_jobs (id, request_id, route, status, error_code, error_message, request, result, model_id, prompt_version, aggregation, " +
+            "samples_used, samples_valid, stopped_early, latency_ms, prompt_tokens, generated_tokens, received_at, completed_at) FROM STDIN (FORMAT BINARY)",
+            cancellationToken);
+        foreach (var (id, j) in jobs)
+        {
+            await copy.StartRowAsync(cancellationToken);
+            await copy.WriteAsync(id, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(j.RequestId, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(j.Route, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(j.Status, NpgsqlDbType.Text, cancellationToken);
+            await WriteTextAsync(copy, j.ErrorCode, cancellationToken);
+            await WriteTextAsync(copy, j.ErrorMessage, cancellationToken);
+            await WriteTextAsync(copy, j.RequestJson, cancellationToken, NpgsqlDbType.Jsonb);
+            await copy.WriteAsync(j.ResultJson, NpgsqlDbType.Jsonb, cancellationToken);
+            await WriteTextAsync(copy, j.ModelId, cancellationToken);
+            await WriteTextAsync(copy, j.PromptVersion, cancellationToken);
+            await WriteTextAsync(copy, j.Aggregation, cancellationToken);
+            await copy.WriteAsync(j.SamplesUsed, NpgsqlDbType.Integer, cancellationToken);
+            await copy.WriteAsync(j.SamplesValid, NpgsqlDbType.Integer, cancellationToken);
+            await copy.WriteAsync(j.StoppedEarly, NpgsqlDbType.Boolean, cancellationToken);
+            await copy.WriteAsync(j.LatencyMs, NpgsqlDbType.Double, cancellationToken);
+            await copy.WriteAsync(j.PromptTokens, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(j.GeneratedTokens, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(j.ReceivedAt.ToUniversalTime(), NpgsqlDbType.TimestampTz, cancellationToken);
+            await copy.WriteAsync(j.CompletedAt.ToUniversalTime(), NpgsqlDbType.TimestampTz, cancellationToken);
+        }
+        await copy.CompleteAsync(cancellationToken);
+    }
+
     /// <summary>
     /// Copies every child row of <paramref name="jobs"/> (job id already assigned); adds each job's row count to
     /// <paramref name="rows"/>; calls <paramref name="afterTable"/> after each table (a test hook for partial failures).
@@ -185,6 +219,6 @@ public static class JobRowCopy
         where T : struct =>
         value is { } v ? copy.WriteAsync(v, type, cancellationToken) : copy.WriteNullAsync(cancellationToken);
 
-    private static Task WriteTextAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken cancellationToken) =>
-        value is null ? copy.WriteNullAsync(cancellationToken) : copy.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
+    private static Task WriteTextAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken cancellationToken, NpgsqlDbType type = NpgsqlDbType.Text) =>
+        value is null ? copy.WriteNullAsync(cancellationToken) : copy.WriteAsync(value, type, cancellationToken);
 }

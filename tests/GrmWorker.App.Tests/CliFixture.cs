@@ -5,6 +5,7 @@ using GrmWorker.App.Cli;
 using GrmWorker.App.Pipeline;
 using GrmWorker.Storage;
 using GrmWorker.Storage.Migrations;
+using GrmWorker.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
@@ -15,7 +16,7 @@ namespace GrmWorker.App.Tests;
 /// <summary>
 /// For the `grm score / replay / jobs` tests: a private migrated database on the local Postgres, the local RabbitMQ,
 /// and settings that point the commands at them with the bundled model and meta-RM. Commands run in-process through
-/// <see cref="Run"/>, with a <see cref="ReplayGenerator"/> in place of the GRM (the random-weight model never writes a
+/// <see cref="Run"/>, with a <see cref="CannedGrmGenerator"/> in place of the GRM (the random-weight model never writes a
 /// parsable sample) unless a test asks for the real model.
 /// </summary>
 public sealed class CliFixture : IAsyncLifetime
@@ -37,7 +38,7 @@ public sealed class CliFixture : IAsyncLifetime
 
     public AmqpTestClient Amqp { get; private set; } = null!;
 
-    public ReplayGenerator Replay { get; } = ReplayGenerator.Load(ModelDir);
+    public CannedGrmGenerator Canned { get; } = CannedGrmGenerator.Load(ModelDir);
 
     public Dictionary<string, string?> Settings { get; } = [];
 
@@ -90,7 +91,7 @@ public sealed class CliFixture : IAsyncLifetime
         var environment = new CliEnvironment(stdout, stderr)
         {
             Settings = merged,
-            ConfigureServices = realModel ? null : s => s.Replace(ServiceDescriptor.Singleton<IGrmGenerator>(Replay)),
+            ConfigureServices = realModel ? null : s => s.Replace(ServiceDescriptor.Singleton<IGrmGenerator>(Canned)),
         };
         var exitCode = await command(environment);
         return new CliRun(exitCode, stdout.ToString(), stderr.ToString());

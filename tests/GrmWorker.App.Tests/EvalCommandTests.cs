@@ -3,6 +3,7 @@ using System.Xml.Linq;
 using GrmWorker.App.Cli;
 using GrmWorker.App.Commands;
 using GrmWorker.App.Pipeline;
+using GrmWorker.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace GrmWorker.App.Tests;
@@ -106,7 +107,7 @@ public sealed class EvalCommandTests : IDisposable
             """{"id": "a", "query": "q a", "responses": ["right", "wrong"], "best": 0}""",
             """{"id": "b", "query": "q b", "responses": ["wrong", "right"], "best": 1}""",
             """{"id": "c", "query": "q c", "responses": ["tied", "tied too", "wrong"], "best": 0}""");
-        var replay = ReplayGenerator.Load(TinyRandom);
+        var replay = CannedGrmGenerator.Load(TinyRandom);
         // a: every sample right. b: sample 0 wrong, the rest right. c: a tie for the top in every sample (wrong).
         replay.AddScored("a", null, 2, 4, (_, i) => i == 0 ? 8 : 5);
         replay.AddScored("b", null, 2, 4, (j, i) => j == 0 ? (i == 0 ? 7 : 6) : (i == 0 ? 4 : 8));
@@ -147,7 +148,7 @@ public sealed class EvalCommandTests : IDisposable
     public async Task The_table_shows_each_strategy_and_the_parse_valid_rates()
     {
         var data = Write("one.jsonl", """{"id": "a", "query": "q", "responses": ["x", "y"], "best": 0}""");
-        var replay = ReplayGenerator.Load(TinyRandom);
+        var replay = CannedGrmGenerator.Load(TinyRandom);
         replay.AddScored("a", null, 2, 2, (_, i) => i == 0 ? 9 : 3);
         var args = new EvalCommand.Arguments(data, ModelDirectory: TinyRandom, NoMetaRm: true, Ks: "1,2", ErrorBounds: "0.2");
 
@@ -184,7 +185,7 @@ public sealed class EvalCommandTests : IDisposable
         var data = Write("long.jsonl",
             """{"query": "q", "responses": ["a", "b"], "best": 0}""",
             $$"""{"query": "{{string.Concat(Enumerable.Repeat("many words here ", 400))}}", "responses": ["a", "b"], "best": 0}""");
-        var replay = ReplayGenerator.Load(TinyRandom);
+        var replay = CannedGrmGenerator.Load(TinyRandom);
         var args = new EvalCommand.Arguments(data, ModelDirectory: TinyRandom, NoMetaRm: true, MaxNewTokens: 1024, Json: true);
 
         var (code, _, stderr) = await RunAsync(args, services => services.AddSingleton<IGrmGenerator>(replay));
@@ -211,7 +212,7 @@ public sealed class EvalCommandTests : IDisposable
     private async Task AssertRefusedAsync(EvalCommand.Arguments args, string named)
     {
         var data = Write("one.jsonl", """{"query": "q", "responses": ["a", "b"], "best": 0}""");
-        var replay = ReplayGenerator.Load(TinyRandom);
+        var replay = CannedGrmGenerator.Load(TinyRandom);
 
         var (code, _, stderr) = await RunAsync(args with { DataFile = data }, services => services.AddSingleton<IGrmGenerator>(replay));
 

@@ -4,6 +4,7 @@ using GrmWorker.Contracts;
 using GrmWorker.Inference;
 using GrmWorker.Scoring.Prompting;
 using GrmWorker.Scoring.Stopping;
+using GrmWorker.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -76,7 +77,7 @@ public sealed class MetaRmWiringTests : IDisposable
         Options.Create(new InferenceOptions { IntraOpThreads = 1 }));
 
     private static ScoringPipeline Pipeline(IMetaScorer? scorer) => new(
-        ReplayGenerator.Load(ModelDir), Options.Create(new WorkerOptions()), Options.Create(new StoppingOptions()),
+        CannedGrmGenerator.Load(ModelDir), Options.Create(new WorkerOptions()), Options.Create(new StoppingOptions()),
         Options.Create(new ValidationLimits()), TimeProvider.System, new WorkerMetrics(), NullLogger<ScoringPipeline>.Instance, scorer);
 
     private static IncomingRequest Request(string aggregation) =>

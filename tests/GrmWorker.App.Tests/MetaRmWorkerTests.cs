@@ -3,6 +3,7 @@ using GrmWorker.App.Pipeline;
 using GrmWorker.Inference;
 using GrmWorker.Scoring.Prompting;
 using GrmWorker.Scoring.Sampling;
+using GrmWorker.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -23,7 +24,7 @@ public sealed class MetaRmWorkerFixture : WorkerFixture
 {
     public static string ModelDir => Path.Combine(ServiceSettings.RepoRoot, "models", "tiny-random");
 
-    public ReplayGenerator Replay { get; } = ReplayGenerator.Load(ModelDir);
+    public CannedGrmGenerator Canned { get; } = CannedGrmGenerator.Load(ModelDir);
 
     public MetaRmScorer MetaRm { get; } = new(
         Options.Create(new ModelOptions { Directory = ModelDir, MetaRmDirectory = Path.Combine(ModelDir, "meta-rm") }),
@@ -31,7 +32,7 @@ public sealed class MetaRmWorkerFixture : WorkerFixture
 
     protected override void ConfigureServices(IServiceCollection services)
     {
-        services.Replace(ServiceDescriptor.Singleton<IGrmGenerator>(Replay));
+        services.Replace(ServiceDescriptor.Singleton<IGrmGenerator>(Canned));
         services.Replace(ServiceDescriptor.Singleton<IMetaScorer>(MetaRm));
     }
 }
@@ -94,8 +95,8 @@ public sealed class MetaRmWorkerTests(MetaRmWorkerFixture worker)
         var route = WorkerFixture.NewRoute();
         var results = await worker.Amqp.SubscribeAsync(WorkerFixture.ResultExchange, route);
         var id = WorkerFixture.NewRequestId();
-        worker.Replay.AddScored(id, Seed, Responses.Length, 4, Score);
-        worker.Replay.Add(id, Seed, 4, "I cannot decide."); // a fifth sample that does not parse
+        worker.Canned.AddScored(id, Seed, Responses.Length, 4, Score);
+        worker.Canned.Add(id, Seed, 4, "I cannot decide."); // a fifth sample that does not parse
         await worker.Amqp.PublishAsync(worker.ScoreQueue, new
         {
             requestId = id, route, query = Query, responses = Responses, kMax = 5, kMin = 5, stopping = "none", seed = Seed,

@@ -20,7 +20,7 @@ public sealed class ReplayCommandTests(CliFixture cli) : IClassFixture<CliFixtur
         var stored = CliFixture.NewRequestId("k6");
         var fresh = CliFixture.NewRequestId("k3");
         const long seed = 201;
-        cli.Replay.AddScored(stored, seed, 3, 6, Score);
+        cli.Canned.AddScored(stored, seed, 3, 6, Score);
         await ScoreAsync(ScoreCommandTests.Args(stored, seed, k: 6));
         await ScoreAsync(ScoreCommandTests.Args(fresh, seed, k: 3));
 
@@ -49,7 +49,7 @@ public sealed class ReplayCommandTests(CliFixture cli) : IClassFixture<CliFixtur
         var stored = CliFixture.NewRequestId("voted");
         var fresh = CliFixture.NewRequestId("meta");
         const long seed = 202;
-        cli.Replay.AddScored(stored, seed, 3, 6, Score);
+        cli.Canned.AddScored(stored, seed, 3, 6, Score);
         await ScoreAsync(ScoreCommandTests.Args(stored, seed, k: 6));
         await ScoreAsync(ScoreCommandTests.Args(fresh, seed, k: 6, aggregation: "meta-rm"));
 

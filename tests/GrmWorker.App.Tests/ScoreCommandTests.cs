@@ -15,7 +15,7 @@ public sealed class ScoreCommandTests(CliFixture cli) : IClassFixture<CliFixture
         var id = CliFixture.NewRequestId("score");
         const long seed = 101;
         // Sample j gives response i a score that depends on both, so samples differ and permutations matter.
-        cli.Replay.AddScored(id, seed, Responses.Length, 4, (j, i) => 1 + ((3 * i) + j) % 10);
+        cli.Canned.AddScored(id, seed, Responses.Length, 4, (j, i) => 1 + ((3 * i) + j) % 10);
 
         var run = await cli.Run(env => ScoreCommand.RunAsync(Args(id, seed, k: 4) with { Json = true }, env, CancellationToken.None));
 
@@ -66,7 +66,7 @@ public sealed class ScoreCommandTests(CliFixture cli) : IClassFixture<CliFixture
     public async Task Score_prints_samples_principles_critiques_and_the_rewards_table()
     {
         var id = CliFixture.NewRequestId("score-text");
-        cli.Replay.AddScored(id, 102, Responses.Length, 2, (_, i) => 9 - (3 * i));
+        cli.Canned.AddScored(id, 102, Responses.Length, 2, (_, i) => 9 - (3 * i));
 
         var run = await cli.Run(env => ScoreCommand.RunAsync(Args(id, 102, k: 2), env, CancellationToken.None));
 
@@ -85,7 +85,7 @@ public sealed class ScoreCommandTests(CliFixture cli) : IClassFixture<CliFixture
     public async Task Score_with_no_store_writes_nothing_and_needs_no_database()
     {
         var id = CliFixture.NewRequestId("nostore");
-        cli.Replay.AddScored(id, 103, Responses.Length, 2, (_, i) => i + 1);
+        cli.Canned.AddScored(id, 103, Responses.Length, 2, (_, i) => i + 1);
         var noDatabase = new Dictionary<string, string?> { ["Postgres:ConnectionString"] = "" };
 
         var run = await cli.Run(env => ScoreCommand.RunAsync(Args(id, 103, k: 2) with { NoStore = true, Json = true }, env, CancellationToken.None), noDatabase);
@@ -142,7 +142,7 @@ public sealed class ScoreCommandTests(CliFixture cli) : IClassFixture<CliFixture
     public async Task A_stored_request_id_is_not_scored_again()
     {
         var id = CliFixture.NewRequestId("twice");
-        cli.Replay.AddScored(id, 104, Responses.Length, 1, (_, i) => i + 2);
+        cli.Canned.AddScored(id, 104, Responses.Length, 1, (_, i) => i + 2);
         var first = await cli.Run(env => ScoreCommand.RunAsync(Args(id, 104, k: 1), env, CancellationToken.None));
         Assert.True(first.ExitCode == ExitCodes.Ok, first.ToString());
 

@@ -365,6 +365,44 @@ public sealed class JobWriterTests(PostgresFixture fixture)
         Assert.Equal([ids[1]], rejected.Select(j => j.RequestId));
     }
 
+    [Fact]
+    public async Task A_bulk_copy_stores_every_job_as_the_writer_would_and_ids_stay_unique_after_it()
+    {
+        var db = await fixture.SharedMigratedDatabaseAsync();
+        var jobs = new[] { TestJobs.Scored(TestJobs.NewRequestId(), responses: 3, samples: 4), TestJobs.Rejected(TestJobs.NewRequestId()) };
+        var writer = new JobWriter(db.DataSource);
+
+        await writer.BulkCopyAsync(jobs, CancellationToken.None);
+        var later = await writer.WriteAsync(TestJobs.Scored(TestJobs.NewRequestId()), CancellationToken.None);
+
+        var reader = new JobReader(db.DataSource);
+        foreach (var job in jobs)
+        {
+            var stored = await reader.GetJobAsync(job.RequestId, CancellationToken.None);
+            Assert.NotNull(stored);
+            AssertSameJob(job, stored.Job);
+            Assert.True(stored.JobId < later.JobId);
+        }
+        var first = await reader.GetJobAsync(jobs[0].RequestId, CancellationToken.None);
+        var counts = await CountsAsync(db, first!.JobId);
+        Assert.Equal(4, counts["grm_samples"]);
+        Assert.Equal(12, counts["critiques"]);
+    }
+
+    [Fact]
+    public async Task A_bulk_copy_with_a_stored_request_id_writes_nothing()
+    {
+        var db = await fixture.SharedMigratedDatabaseAsync();
+        var writer = new JobWriter(db.DataSource);
+        var stored = TestJobs.Scored(TestJobs.NewRequestId());
+        await writer.WriteAsync(stored, CancellationToken.None);
+        var fresh = TestJobs.Scored(TestJobs.NewRequestId());
+
+        await Assert.ThrowsAsync<PostgresException>(() => writer.BulkCopyAsync([fresh, stored], CancellationToken.None));
+
+        Assert.Null(await new JobReader(db.DataSource).GetJobAsync(fresh.RequestId, CancellationToken.None));
+    }
+
     private static void AssertSameJob(JobRecord expected, JobRecord actual)
     {
         if (expected.RequestJson is null) Assert.Null(actual.RequestJson);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side `grm bench inference` of two builds on the same libonnxruntime (the one this build ships):
+# Side-by-side inference benchmark (`grm bench inference` in OLD, `grm-bench inference` now) of two builds on the same libonnxruntime (the one this build ships):
 # OLD = a commit before the move to Microsoft's managed API (default 01498d4, the last with our own
 # Native/ binding), NEW = this checkout. Runs alternate OLD, NEW, OLD, NEW, ... so drift in machine load
 # hits both alike; prints tokens/s per layout and batch size: the best round of each (the least disturbed on a
@@ -9,8 +9,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 ROUNDS="${1:-3}"; OLD_COMMIT="${2:-01498d4}"
 OUT="$ROOT/artifacts/bench-binding"; mkdir -p "$OUT"
-NEW_BIN="$ROOT/src/GrmWorker.App/bin/Release/net10.0"
-dotnet build "$ROOT/src/GrmWorker.App" -c Release -nologo -v quiet >/dev/null
+NEW_BIN="$ROOT/bench/GrmWorker.Bench/bin/Release/net10.0"
+dotnet build "$ROOT/bench/GrmWorker.Bench" -c Release -nologo -v quiet >/dev/null
 ORT_LIB="$NEW_BIN/runtimes/linux-x64/native/libonnxruntime.so"
 [[ -f "$ORT_LIB" ]] || { echo "compare: $ORT_LIB not found (build first)"; exit 1; }
 if [[ -z "${OLD_BIN:-}" ]]; then
@@ -22,7 +22,7 @@ if [[ -z "${OLD_BIN:-}" ]]; then
 fi
 for i in $(seq 1 "$ROUNDS"); do
   (cd "$ROOT" && GRM_ORT_LIBRARY="$ORT_LIB" dotnet "$OLD_BIN/grm.dll" bench inference --no-torch --json >"$OUT/old-$i.json")
-  (cd "$ROOT" && dotnet "$NEW_BIN/grm.dll" bench inference --no-torch --kv-rows 0 --json >"$OUT/new-$i.json")
+  (cd "$ROOT" && dotnet "$NEW_BIN/grm-bench.dll" inference --no-torch --kv-rows 0 --json >"$OUT/new-$i.json")
   echo "compare: round $i of $ROUNDS done"
 done
 /usr/bin/python3 - "$OUT" "$ROUNDS" <<'PY'

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace GrmWorker.App.Cli;
 
 /// <summary>This process's resident memory, from /proc/self (0 where /proc is unavailable).</summary>
-internal static class ProcessMemory
+public static class ProcessMemory
 {
     /// <summary>The peak resident set (VmHWM of /proc/self/status).</summary>
     public static long PeakRssBytes()

@@ -10,7 +10,6 @@ internal static class GrmCommandLine
         var root = new RootCommand("GrmWorker: generative reward model scoring (DeepSeek-GRM style).");
         // Subcommands (one line each):
         root.Subcommands.Add(SimulateCommand.Build());
-        root.Subcommands.Add(BenchCommand.Build());
         root.Subcommands.Add(GenerateCommand.Build());
         root.Subcommands.Add(TokenizeCommand.Build());
         root.Subcommands.Add(DbCommand.Build());

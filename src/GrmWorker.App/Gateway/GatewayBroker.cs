@@ -8,7 +8,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
-using RabbitMQ.Client.Events;
 
 namespace GrmWorker.App.Gateway;
 
@@ -35,18 +34,8 @@ public sealed class GatewayBroker(IOptions<RabbitMqOptions> rabbit, ILogger<Gate
         _connection.RecoverySucceededAsync += (_, _) => RepublishPendingAsync();
         _channel = await _connection.CreateChannelAsync(
             new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
-        await _channel.ExchangeDeclareAsync(_rabbit.ResultExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: cancellationToken);
         // Named, so the client's topology recovery declares and binds the same queue again after a reconnect.
-        var queue = $"grm.gateway.{Route["gateway.".Length..]}";
-        await _channel.QueueDeclareAsync(queue, durable: false, exclusive: true, autoDelete: true, cancellationToken: cancellationToken);
-        await _channel.QueueBindAsync(queue, _rabbit.ResultExchange, Route, cancellationToken: cancellationToken);
-        var consumer = new AsyncEventingBasicConsumer(_channel);
-        consumer.ReceivedAsync += (_, delivery) =>
-        {
-            Deliver(delivery.Body.Span);
-            return Task.CompletedTask;
-        };
-        await _channel.BasicConsumeAsync(queue, autoAck: true, consumer, cancellationToken);
+        await ResultQueue.ListenAsync(_channel, _rabbit.ResultExchange, [Route], Deliver, cancellationToken, queue: $"grm.gateway.{Route["gateway.".Length..]}");
     }
 
     /// <summary>

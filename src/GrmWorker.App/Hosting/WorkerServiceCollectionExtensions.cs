@@ -71,7 +71,7 @@ public static class WorkerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>>(
             new WorkerOptionsValidator(() => (rabbitSection.Get<RabbitMqOptions>() ?? new RabbitMqOptions()).Prefetch)));
         services.AddSingleton<GrmEngine>();
-        // The model by default; benchmarks and tests replace this with a ReplayGenerator.
+        // The model by default; benchmarks and tests replace this with a canned one (tests/GrmWorker.Testing).
         services.TryAddSingleton<IGrmGenerator>(sp => sp.GetRequiredService<GrmEngine>());
         // The meta-RM of Model:MetaRmDirectory (or grm-config.json's metaRm), or none; loaded at start with the model.
         services.TryAddSingleton<IMetaScorer, MetaRmScorer>();

@@ -175,7 +175,7 @@ public sealed class ResultPublisher(IOptions<RabbitMqOptions> options, ILogger<R
 public sealed record OutgoingResult(string RequestId, string RoutingKey, string ResultJson);
 
 /// <summary>Connection settings shared by the worker's own RabbitMQ.Client connections.</summary>
-internal static class RabbitMqConnections
+public static class RabbitMqConnections
 {
     public static ConnectionFactory Factory(RabbitMqOptions o, string clientName) => new()
     {

@@ -5,7 +5,7 @@ namespace GrmWorker.App.Pipeline;
 
 /// <summary>
 /// What the scoring pipeline needs from a GRM: its prompt format and tokenizer, and one batched generation per
-/// round. <see cref="GrmEngine"/> runs the model; <see cref="ReplayGenerator"/> returns stored sample texts.
+/// round. <see cref="GrmEngine"/> runs the model; tests and benches use a canned one (GrmWorker.Testing's CannedGrmGenerator: stored sample texts, no model).
 /// </summary>
 public interface IGrmGenerator
 {

@@ -8,7 +8,6 @@ using GrmWorker.App.Hosting;
 using GrmWorker.App.Messaging;
 using GrmWorker.Contracts;
 using RabbitMQ.Client;
-using RabbitMQ.Client.Events;
 using RabbitMQ.Client.Exceptions;
 
 namespace GrmWorker.App.Relabel;
@@ -135,20 +134,8 @@ internal sealed class BrokerRelabelBackend : IRelabelBackend
         }
     }
 
-    private async Task ListenAsync(string exchange, IReadOnlyCollection<string> routes, CancellationToken cancellationToken)
-    {
-        await _results.ExchangeDeclareAsync(exchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: cancellationToken);
-        var queue = (await _results.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true, cancellationToken: cancellationToken)).QueueName;
-        foreach (var route in routes)
-            await _results.QueueBindAsync(queue, exchange, route, cancellationToken: cancellationToken);
-        var consumer = new AsyncEventingBasicConsumer(_results);
-        consumer.ReceivedAsync += (_, delivery) =>
-        {
-            Received(delivery.Body.Span);
-            return Task.CompletedTask;
-        };
-        await _results.BasicConsumeAsync(queue, autoAck: true, consumer, cancellationToken);
-    }
+    private async Task ListenAsync(string exchange, IReadOnlyCollection<string> routes, CancellationToken cancellationToken) =>
+        await ResultQueue.ListenAsync(_results, exchange, routes, Received, cancellationToken);
 
     private void Received(ReadOnlySpan<byte> body)
     {

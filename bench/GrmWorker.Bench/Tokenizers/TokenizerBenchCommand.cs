@@ -4,10 +4,10 @@ using System.Text;
 using System.Text.Json;
 using GrmWorker.Inference.Tokenization;
 
-namespace GrmWorker.App.Commands;
+namespace GrmWorker.Bench.Tokenizers;
 
 /// <summary>
-/// `grm bench tokenizer [--corpus PATH] [--seconds S] [--json]`: single-threaded encode throughput
+/// `grm-bench tokenizer [--corpus PATH] [--seconds S] [--json]`: single-threaded encode throughput
 /// of our tokenizer and of the Hugging Face Rust tokenizer (npm `tokenizers`, timed inside node by
 /// tools/tokenizer-parity/bench.js, excluding node start-up and loading) on the parity corpus, for
 /// the four real tokenizer.json files. Both sides are warmed up first (which fills the BPE caches).
@@ -33,7 +33,7 @@ internal static class TokenizerBenchCommand
 
     private static async Task<int> Run(string? corpusPath, double seconds, bool json, CancellationToken ct)
     {
-        var root = FindRepoRoot();
+        var root = RepoPaths.FindRepoRoot();
         corpusPath ??= Path.Combine(root, "tests", "GrmWorker.Inference.Tests", "Fixtures", "tokenizer-parity-corpus.jsonl");
         var corpus = (await File.ReadAllLinesAsync(corpusPath, ct)).Where(l => l.Length > 0)
             .Select(l => JsonSerializer.Deserialize<string>(l) ?? "").ToArray();
@@ -109,22 +109,6 @@ internal static class TokenizerBenchCommand
         var r = doc.RootElement;
         return new Throughput(r.GetProperty("stringsPerSecond").GetDouble(), r.GetProperty("mbPerSecond").GetDouble(),
             r.GetProperty("iterations").GetInt32(), r.GetProperty("seconds").GetDouble());
-    }
-
-    private static string FindRepoRoot()
-    {
-        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "GrmWorker.sln")))
-                {
-                    return dir.FullName;
-                }
-            }
-        }
-
-        throw new InvalidOperationException("Run from inside the GrmWorker repository: the corpus, node scripts and tokenizer files live there.");
     }
 
     private sealed record Throughput(double StringsPerSecond, double MbPerSecond, int Iterations, double Seconds);

@@ -1,28 +1,30 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
+using GrmWorker.App.Pipeline;
 using GrmWorker.Inference;
 using GrmWorker.Inference.Generation;
 using GrmWorker.Inference.Tokenization;
 using GrmWorker.Scoring.Prompting;
 using GrmWorker.Scoring.Sampling;
 
-namespace GrmWorker.App.Pipeline;
+namespace GrmWorker.Testing;
 
 /// <summary>
-/// Generation replayed from stored sample texts: no model runs. A sample's text is looked up by its seed, which the
+/// A test double for the GRM: canned GRM sample texts, no model runs (nothing to do with `grm replay`, which
+/// re-aggregates samples stored in Postgres). A sample's text is looked up by its seed, which the
 /// pipeline derives from the requestId, the request's seed and the sample index, so a text stored with
 /// <see cref="Add"/> comes back for exactly that sample; an unknown seed gets an empty text (an unparsable sample).
 /// Prompts are encoded with the model's real tokenizer, so prompt token counts and the context check stay real.
 /// For measuring and testing everything around the model (broker, validation, parsing, voting, Postgres, publish).
 /// </summary>
-public sealed class ReplayGenerator : IGrmGenerator
+public sealed class CannedGrmGenerator : IGrmGenerator
 {
     private readonly ModelConfig _config;
     private readonly Tokenizer _tokenizer;
     private readonly ConcurrentDictionary<long, StoredSample> _samples = new();
 
-    public ReplayGenerator(ModelConfig config, Tokenizer tokenizer)
+    public CannedGrmGenerator(ModelConfig config, Tokenizer tokenizer)
     {
         ArgumentNullException.ThrowIfNull(config);
         _config = config;
@@ -32,10 +34,10 @@ public sealed class ReplayGenerator : IGrmGenerator
     }
 
     /// <summary>The config and tokenizer of a model directory; its weights are not loaded.</summary>
-    public static ReplayGenerator Load(string modelDirectory)
+    public static CannedGrmGenerator Load(string modelDirectory)
     {
         var config = ModelConfig.Load(Path.GetFullPath(modelDirectory));
-        return new ReplayGenerator(config, Tokenizer.Load(config.TokenizerPath));
+        return new CannedGrmGenerator(config, Tokenizer.Load(config.TokenizerPath));
     }
 
     public string ModelId => _config.ModelId;

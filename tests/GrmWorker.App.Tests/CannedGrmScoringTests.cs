@@ -1,32 +1,33 @@
 using GrmWorker.App.Pipeline;
+using GrmWorker.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace GrmWorker.App.Tests;
 
 [CollectionDefinition(Name)]
-public sealed class ReplayWorkerCollection : ICollectionFixture<ReplayWorkerFixture>
+public sealed class CannedWorkerCollection : ICollectionFixture<CannedWorkerFixture>
 {
-    public const string Name = "replay-worker";
+    public const string Name = "canned-worker";
 }
 
-/// <summary>The in-process worker with a <see cref="ReplayGenerator"/> instead of the model: samples are stored texts, so jobs score.</summary>
-public sealed class ReplayWorkerFixture : WorkerFixture
+/// <summary>The in-process worker with a <see cref="CannedGrmGenerator"/> instead of the model: samples are stored texts, so jobs score.</summary>
+public sealed class CannedWorkerFixture : WorkerFixture
 {
-    public ReplayGenerator Replay { get; } = ReplayGenerator.Load(Path.Combine(ServiceSettings.RepoRoot, "models", "tiny-random"));
+    public CannedGrmGenerator Canned { get; } = CannedGrmGenerator.Load(Path.Combine(ServiceSettings.RepoRoot, "models", "tiny-random"));
 
     protected override void ConfigureServices(IServiceCollection services) =>
-        services.Replace(ServiceDescriptor.Singleton<IGrmGenerator>(Replay));
+        services.Replace(ServiceDescriptor.Singleton<IGrmGenerator>(Canned));
 }
 
 /// <summary>The scored path end to end: parsed samples, voting with permutations undone, every row stored, the result published.</summary>
-[Collection(ReplayWorkerCollection.Name)]
-public sealed class ReplayedScoringTests(ReplayWorkerFixture worker)
+[Collection(CannedWorkerCollection.Name)]
+public sealed class CannedGrmScoringTests(CannedWorkerFixture worker)
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public async Task Replayed_samples_are_scored_and_stored_with_rewards_in_request_order()
+    public async Task Canned_samples_are_scored_and_stored_with_rewards_in_request_order()
     {
         var route = WorkerFixture.NewRoute();
         var results = await worker.Amqp.SubscribeAsync(WorkerFixture.ResultExchange, route);
@@ -36,7 +37,7 @@ public sealed class ReplayedScoringTests(ReplayWorkerFixture worker)
         const long seed = 7;
         // Response i (request order) gets 2(i+1) in every sample; each sample shows the responses shuffled, so the
         // rewards come out 2, 4, 6 only if every permutation is undone.
-        worker.Replay.AddScored(id, seed, responses.Length, k, (_, response) => 2 * (response + 1));
+        worker.Canned.AddScored(id, seed, responses.Length, k, (_, response) => 2 * (response + 1));
 
         await worker.Amqp.PublishAsync(worker.ScoreQueue, new
         {

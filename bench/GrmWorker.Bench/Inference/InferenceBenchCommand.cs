@@ -8,10 +8,10 @@ using GrmWorker.Inference.Generation;
 using GrmWorker.Inference.Runtime;
 using GrmWorker.Inference.Sampling;
 
-namespace GrmWorker.App.Commands;
+namespace GrmWorker.Bench.Inference;
 
 /// <summary>
-/// `grm bench inference [--model DIR] [--json]`: on the bundled model (without --model: both its exports,
+/// `grm-bench inference [--model DIR] [--json]`: on the bundled model (without --model: both its exports,
 /// the concat and the shared-buffer KV layout, side by side), generated tokens/s (prefill +
 /// decode, greedy, no EOS) for B = 1, 4, 8, 16 rows of the same prompt length and the ratio to B = 1;
 /// prefill time saved by prefix sharing at k = 8; and the same generation in PyTorch eager
@@ -62,12 +62,12 @@ internal static class InferenceBenchCommand
         var cuda = provider == ExecutionProviderKind.Cuda;
         if (promptTokens < 1 || newTokens < 1 || threads < 1 || repeats < 1)
         {
-            stderr.WriteLine("grm bench inference: --prompt-tokens, --new-tokens, --threads and --repeats must be >= 1.");
+            stderr.WriteLine("grm-bench inference: --prompt-tokens, --new-tokens, --threads and --repeats must be >= 1.");
             return 2;
         }
         if (kvRows < 0 || kvBudget < 0)
         {
-            stderr.WriteLine("grm bench inference: --kv-rows and --kv-budget must be >= 0.");
+            stderr.WriteLine("grm-bench inference: --kv-rows and --kv-budget must be >= 0.");
             return 2;
         }
         if (kvProbe > 0 && modelDir is not null)
@@ -80,7 +80,7 @@ internal static class InferenceBenchCommand
             : cuda ? [.. FindBundledModels().Where(d => ModelConfig.Load(d).KvCache.Layout == KvCacheLayout.Concat)] : FindBundledModels();
         if (modelDirs.Count == 0)
         {
-            stderr.WriteLine("grm bench inference: no --model given and models/tiny-random not found above the current or app directory.");
+            stderr.WriteLine("grm-bench inference: no --model given and models/tiny-random not found above the current or app directory.");
             return 2;
         }
         if (!json)
@@ -103,7 +103,7 @@ internal static class InferenceBenchCommand
             }
             catch (Exception ex) when (ex is ModelConfigException or OrtRuntimeException or NotSupportedException or FileNotFoundException)
             {
-                stderr.WriteLine($"grm bench inference: {ex.Message}");
+                stderr.WriteLine($"grm-bench inference: {ex.Message}");
                 return 1;
             }
             using (model)
@@ -365,18 +365,9 @@ internal static class InferenceBenchCommand
     /// <summary>models/tiny-random and, when present, models/tiny-random-gqa (same weights, shared-buffer layout).</summary>
     private static List<string> FindBundledModels()
     {
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "models", "tiny-random");
-                if (File.Exists(Path.Combine(candidate, ModelConfig.FileName)))
-                {
-                    var gqa = Path.Combine(dir.FullName, "models", "tiny-random-gqa");
-                    return File.Exists(Path.Combine(gqa, ModelConfig.FileName)) ? [candidate, gqa] : [candidate];
-                }
-            }
-        }
-        return [];
+        var tinyRandom = RepoPaths.FindBundledModel("tiny-random");
+        if (tinyRandom is null) return [];
+        var gqa = Path.Combine(Path.GetDirectoryName(tinyRandom)!, "tiny-random-gqa");
+        return File.Exists(Path.Combine(gqa, ModelConfig.FileName)) ? [tinyRandom, gqa] : [tinyRandom];
     }
 }

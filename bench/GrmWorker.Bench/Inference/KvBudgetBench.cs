@@ -5,10 +5,10 @@ using GrmWorker.App.Cli;
 using GrmWorker.Inference;
 using GrmWorker.Inference.Generation;
 
-namespace GrmWorker.App.Commands;
+namespace GrmWorker.Bench.Inference;
 
 /// <summary>
-/// `grm bench inference`'s KV budget section: <c>rows</c> rows generated once within a budget (in waves) and once
+/// `grm-bench inference`'s KV budget section: <c>rows</c> rows generated once within a budget (in waves) and once
 /// without one, each in a child process of its own (memory a process freed stays resident for its allocator, and
 /// ONNX Runtime's CPU arena keeps its high-water mark, so one process cannot measure both). Reports waves, the
 /// most KV bytes held at once (tracked by the generator), RSS after loading and a small warm-up, the RSS peak
@@ -45,7 +45,7 @@ internal static class KvBudgetBench
             $"peak +{Mb((long)f["rssPeakGrowthBytes"]!)} MB (VmHWM {Mb((long)f["vmHwmBytes"]!)} MB), {(double)f["tokensPerSecond"]!:F0} tok/s";
     }
 
-    /// <summary>The child's side (`grm bench inference --model DIR --kv-probe BUDGET`): one measurement, one JSON line.</summary>
+    /// <summary>The child's side (`grm-bench inference --model DIR --kv-probe BUDGET`): one measurement, one JSON line.</summary>
     public static int Probe(ModelConfig config, int threads, bool noSpin, ExecutionProviderKind provider, long budget, int rows, int promptTokens, int newTokens, TextWriter stdout, CancellationToken ct)
     {
         var options = new InferenceOptions { IntraOpThreads = threads, InterOpThreads = 1, AllowSpinning = !noSpin, KvCacheBudget = budget, ExecutionProvider = provider };
@@ -83,11 +83,11 @@ internal static class KvBudgetBench
         var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
         {
-            start.ArgumentList.Add(Environment.GetCommandLineArgs()[0]); // run as `dotnet grm.dll`: the dll comes first
+            start.ArgumentList.Add(Environment.GetCommandLineArgs()[0]); // run as `dotnet grm-bench.dll`: the dll comes first
         }
         foreach (var arg in new[]
                  {
-                     "bench", "inference", "--model", config.Directory, "--kv-probe", I(budget), "--kv-rows", I(rows), "--threads", I(threads),
+                     "inference", "--model", config.Directory, "--kv-probe", I(budget), "--kv-rows", I(rows), "--threads", I(threads),
                      "--prompt-tokens", I(promptTokens), "--new-tokens", I(newTokens), "--execution-provider", provider.ToString().ToLowerInvariant(),
                  }.Concat(noSpin ? ["--no-spin"] : []))
         {
