@@ -22,6 +22,9 @@ namespace GrmWorker.Scoring.Stopping;
 /// σ̂·√(F / (m(m+F))), is at most the width; σ̂² is shrunk towards a prior so a few identical
 /// integer scores do not read as zero variance.</item>
 /// </list>
+/// The prior's three numbers come from the model when it has a fitted one (<see cref="NoisePrior"/>). A verdict
+/// that does not stop carries the rule's estimate of the draws it still needs, so the scheduler can size the next
+/// round (<see cref="StoppingOptions.AdaptiveRounds"/>).
 /// Failed samples count towards k (they cost compute) but carry no scores.
 /// </summary>
 public sealed class AdaptiveStopping(StoppingOptions options) : IStoppingRule
