@@ -145,7 +145,7 @@ public static class WorkerServiceCollectionExtensions
 
     /// <summary>
     /// <see cref="JobService"/> and what it needs beyond storage and scoring (retry pipelines, this process's claim
-    /// identity): the worker and <c>relabel --local</c> both score through it.
+    /// identity): the worker, <c>relabel --local</c> and <c>grm score</c> score through it.
     /// </summary>
     public static IServiceCollection AddJobService(this IServiceCollection services)
     {
