@@ -100,7 +100,7 @@ internal static class ScoreCommand
             await using var services = CliServices.Build(environment, configuration, s =>
             {
                 s.AddGrmScoring(configuration);
-                if (!args.NoStore) s.AddGrmStorage(configuration.GetSection(StorageOptions.Section)).AddJobService();
+                if (!args.NoStore) s.AddGrmStorage(configuration.GetSection(StorageOptions.Section)).AddJobService(configuration);
             });
             if (!args.NoStore) runner.Postgres = CliServices.DescribePostgres(configuration);
             var request = ToRequest(args);
