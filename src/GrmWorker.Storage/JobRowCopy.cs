@@ -41,7 +41,7 @@ internal static class JobRowCopy
             await copy.WriteAsync(j.ReceivedAt.ToUniversalTime(), NpgsqlDbType.TimestampTz, cancellationToken);
             await copy.WriteAsync(j.CompletedAt.ToUniversalTime(), NpgsqlDbType.TimestampTz, cancellationToken);
         }
-        await copy.CompleteAsync(cancellationToken);
+        await CompleteAsync(copy, "scoring_jobs", jobs.Count, cancellationToken);
     }
 
     /// <summary>
@@ -74,6 +74,7 @@ internal static class JobRowCopy
         if (!jobs.Any(j => j.Job.Responses.Count > 0)) return;
         await using var copy = await connection.BeginBinaryImportAsync(
             "COPY job_responses (job_id, response_index, text) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        long sent = 0;
         for (var k = 0; k < jobs.Count; k++)
         {
             var (jobId, job) = jobs[k];
@@ -86,8 +87,9 @@ internal static class JobRowCopy
                 await copy.WriteAsync(responses[i], NpgsqlDbType.Text, cancellationToken);
             }
             rows[k] += responses.Count;
+            sent += responses.Count;
         }
-        await copy.CompleteAsync(cancellationToken);
+        await CompleteAsync(copy, "job_responses", sent, cancellationToken);
     }
 
     private static async Task CopySamplesAsync(NpgsqlConnection connection, IReadOnlyList<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken)
@@ -96,6 +98,7 @@ internal static class JobRowCopy
         await using var copy = await connection.BeginBinaryImportAsync(
             "COPY grm_samples (job_id, sample_index, seed, permutation, raw_text, parse_status, parse_reason, meta_score, " +
             "prompt_tokens, generated_tokens, latency_ms, prompt_version) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        long sent = 0;
         for (var k = 0; k < jobs.Count; k++)
         {
             var (jobId, job) = jobs[k];
@@ -116,8 +119,9 @@ internal static class JobRowCopy
                 await copy.WriteAsync(s.PromptVersion, NpgsqlDbType.Text, cancellationToken);
             }
             rows[k] += job.Samples.Count;
+            sent += job.Samples.Count;
         }
-        await copy.CompleteAsync(cancellationToken);
+        await CompleteAsync(copy, "grm_samples", sent, cancellationToken);
     }
 
     private static async Task CopyPrinciplesAsync(NpgsqlConnection connection, IReadOnlyList<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken)
@@ -125,6 +129,7 @@ internal static class JobRowCopy
         if (!jobs.Any(j => j.Job.Samples.Any(s => s.Principles.Count > 0))) return;
         await using var copy = await connection.BeginBinaryImportAsync(
             "COPY principles (job_id, sample_index, ordinal, text, weight) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        long sent = 0;
         for (var k = 0; k < jobs.Count; k++)
         {
             var (jobId, job) = jobs[k];
@@ -140,9 +145,10 @@ internal static class JobRowCopy
                     await WriteAsync(copy, p.Weight, NpgsqlDbType.Double, cancellationToken);
                 }
                 rows[k] += s.Principles.Count;
+                sent += s.Principles.Count;
             }
         }
-        await copy.CompleteAsync(cancellationToken);
+        await CompleteAsync(copy, "principles", sent, cancellationToken);
     }
 
     private static async Task CopyCritiquesAsync(NpgsqlConnection connection, IReadOnlyList<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken)
@@ -150,6 +156,7 @@ internal static class JobRowCopy
         if (!jobs.Any(j => j.Job.Samples.Any(s => s.Critiques.Count > 0))) return;
         await using var copy = await connection.BeginBinaryImportAsync(
             "COPY critiques (job_id, sample_index, response_index, text) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        long sent = 0;
         for (var k = 0; k < jobs.Count; k++)
         {
             var (jobId, job) = jobs[k];
@@ -164,9 +171,10 @@ internal static class JobRowCopy
                     await copy.WriteAsync(c.Text, NpgsqlDbType.Text, cancellationToken);
                 }
                 rows[k] += s.Critiques.Count;
+                sent += s.Critiques.Count;
             }
         }
-        await copy.CompleteAsync(cancellationToken);
+        await CompleteAsync(copy, "critiques", sent, cancellationToken);
     }
 
     private static async Task CopyScoresAsync(NpgsqlConnection connection, IReadOnlyList<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken)
@@ -174,6 +182,7 @@ internal static class JobRowCopy
         if (!jobs.Any(j => j.Job.Samples.Any(s => s.Scores.Count > 0))) return;
         await using var copy = await connection.BeginBinaryImportAsync(
             "COPY scores (job_id, sample_index, response_index, score) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        long sent = 0;
         for (var k = 0; k < jobs.Count; k++)
         {
             var (jobId, job) = jobs[k];
@@ -188,9 +197,10 @@ internal static class JobRowCopy
                     await copy.WriteAsync(checked((short)sc.Score), NpgsqlDbType.Smallint, cancellationToken);
                 }
                 rows[k] += s.Scores.Count;
+                sent += s.Scores.Count;
             }
         }
-        await copy.CompleteAsync(cancellationToken);
+        await CompleteAsync(copy, "scores", sent, cancellationToken);
     }
 
     internal static async Task CopyRewardsAsync(NpgsqlConnection connection, List<(long Id, IReadOnlyList<RewardRecord> Rewards)> jobs, int[] rows, CancellationToken cancellationToken)
@@ -198,6 +208,7 @@ internal static class JobRowCopy
         if (!jobs.Any(j => j.Rewards.Count > 0)) return;
         await using var copy = await connection.BeginBinaryImportAsync(
             "COPY rewards (job_id, strategy, response_index, value, vote_sum) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        long sent = 0;
         for (var k = 0; k < jobs.Count; k++)
         {
             var (jobId, rewards) = jobs[k];
@@ -211,8 +222,20 @@ internal static class JobRowCopy
                 await WriteAsync(copy, r.VoteSum, NpgsqlDbType.Double, cancellationToken);
             }
             rows[k] += rewards.Count;
+            sent += rewards.Count;
         }
-        await copy.CompleteAsync(cancellationToken);
+        await CompleteAsync(copy, "rewards", sent, cancellationToken);
+    }
+
+    /// <summary>
+    /// Ends a COPY and checks that Postgres took every row sent: a mismatch throws, so the caller's transaction does
+    /// not commit a job with rows missing.
+    /// </summary>
+    private static async Task CompleteAsync(NpgsqlBinaryImporter copy, string table, long sent, CancellationToken cancellationToken)
+    {
+        var copied = await copy.CompleteAsync(cancellationToken);
+        if (copied != (ulong)sent)
+            throw new InvalidOperationException($"COPY {table}: Postgres reports {copied} rows copied, {sent} were sent");
     }
 
     private static Task WriteAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken cancellationToken)

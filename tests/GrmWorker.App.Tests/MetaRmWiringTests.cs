@@ -25,7 +25,7 @@ public sealed class MetaRmWiringTests : IDisposable
         using var scorer = Scorer(ModelDir, MetaRmDir);
 
         Assert.Equal("tiny-random-meta-rm-v1", scorer.ModelId);
-        Assert.IsType<JobRun>(Pipeline(scorer).Prepare(Request("meta-rm")));
+        Assert.IsType<JobRun>(Pipeline(scorer).Prepare(Request("meta-rm")).Run);
     }
 
     [Fact]
@@ -34,11 +34,11 @@ public sealed class MetaRmWiringTests : IDisposable
         using var scorer = Scorer(ModelDir, "");
 
         Assert.Null(scorer.ModelId);
-        var failure = Assert.IsType<ValidationFailure>(Pipeline(scorer).Prepare(Request("meta-rm")));
+        var failure = Assert.IsType<ValidationFailure>(Pipeline(scorer).Prepare(Request("meta-rm")).Failure);
         Assert.Equal(ScoringPipeline.UnsupportedCode, failure.Code);
         Assert.Contains("Model:MetaRmDirectory", failure.Message, StringComparison.Ordinal);
-        Assert.IsType<JobRun>(Pipeline(scorer).Prepare(Request("voting")));
-        Assert.IsType<ValidationFailure>(Pipeline(null).Prepare(Request("meta-rm")));
+        Assert.IsType<JobRun>(Pipeline(scorer).Prepare(Request("voting")).Run);
+        Assert.IsType<ValidationFailure>(Pipeline(null).Prepare(Request("meta-rm")).Failure);
     }
 
     [Fact]

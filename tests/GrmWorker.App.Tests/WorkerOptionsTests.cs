@@ -1,5 +1,6 @@
 using GrmWorker.App.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -24,6 +25,32 @@ public sealed class WorkerOptionsTests
 
         Assert.Contains(failures, f => f.Contains("RabbitMq:Prefetch (4) must be at least Worker:BatchMessageLimit (16)", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.Contains("Worker:DefaultAggregation", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Retry_settings_bind_from_the_Resilience_section_and_bad_ones_stop_the_start()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Postgres:ConnectionString"] = "Host=127.0.0.1;Port=1;Database=none;Username=none",
+            ["RabbitMq:Username"] = "grm",
+            ["Resilience:MaxRetryAttempts"] = "2",
+            ["Resilience:BatchRetryLimit"] = "3",
+        };
+        using (var good = Build(settings))
+        {
+            var bound = good.Services.GetRequiredService<IOptions<ResilienceOptions>>().Value;
+            Assert.Equal((2, 3), (bound.MaxRetryAttempts, bound.BatchRetryLimit));
+            Assert.Equal(new ResilienceOptions().RetryDelay, bound.RetryDelay);
+        }
+        settings["Resilience:MaxRetryAttempts"] = "0";
+        settings["Resilience:RetryMaxDelay"] = "00:00:00.1";
+        using var bad = Build(settings);
+
+        var failures = Failures(await Assert.ThrowsAnyAsync<Exception>(() => bad.StartAsync()));
+
+        Assert.Contains(failures, f => f.Contains("Resilience:MaxRetryAttempts must be 1..100", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("Resilience:RetryMaxDelay must be at least Resilience:RetryDelay", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -48,7 +48,7 @@ internal sealed partial class PipelineBenchRun(string adminConnection, RabbitMqO
         {
             throw new BenchException($"RabbitMQ is not reachable at {rabbit.Host}:{rabbit.Port} vhost '{rabbit.VirtualHost}': {ex.InnerException?.Message ?? ex.Message}. {PipelineBenchCommand.Hint}", ex);
         }
-        _channel = await _connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), ct);
+        _channel = await RabbitMqConnections.ConfirmedChannelAsync(_connection, ct);
         await _channel.ExchangeDeclareAsync(rabbit.ResultExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: ct);
     }
 

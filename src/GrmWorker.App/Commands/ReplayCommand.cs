@@ -161,7 +161,7 @@ internal static class ReplayCommand
         var options = configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
         if (RabbitMqOptions.Problems(options).ToList() is { Count: > 0 } problems)
             throw new CliException(ExitCodes.BadInput, $"--publish needs the broker settings (env GRM_RABBITMQ__*): {string.Join("; ", problems)}");
-        await using (await RabbitMqConnections.Factory(options, "grm-replay").CreateConnectionAsync(cancellationToken))
+        await using (await RabbitMqConnections.ConnectAsync(options, "grm-replay", cancellationToken))
         {
         }
         return new ResultPublisher(Options.Create(options), services.GetRequiredService<ILogger<ResultPublisher>>());

@@ -13,9 +13,10 @@ namespace GrmWorker.App.Commands;
 /// <summary>
 /// `grm score --query TEXT --response TEXT ... [--k N] [--reference TEXT] [--aggregation voting|meta-rm]
 /// [--stopping adaptive|none] [--seed S] [--model DIR] [--no-store] [--json]`: one job in process, through the
-/// worker's own <see cref="ScoringPipeline"/> and settings (no broker), stored with <see cref="JobWriter"/> in one
-/// transaction unless --no-store. Prints every sample and the rewards. Exit codes: 0 scored, 1 failed (e.g. no
-/// parsable sample) or a model error, 2 rejected or bad arguments, 4 Postgres unreachable (docs/cli.md).
+/// worker's own <see cref="ScoringPipeline"/> and settings (no broker), claimed and stored through the worker's
+/// <see cref="JobService"/> (one transaction) unless --no-store. Prints every sample and the rewards. Exit codes:
+/// 0 scored, 1 failed (e.g. no parsable sample) or a model error, 2 rejected or bad arguments, 4 Postgres unreachable
+/// (docs/cli.md).
 /// </summary>
 internal static class ScoreCommand
 {
@@ -98,8 +99,8 @@ internal static class ScoreCommand
             if (!args.NoStore) CliServices.RequirePostgres(configuration, "--no-store");
             await using var services = CliServices.Build(environment, configuration, s =>
             {
-                if (!args.NoStore) s.AddGrmStorage(configuration.GetSection(StorageOptions.Section));
                 s.AddGrmScoring(configuration);
+                if (!args.NoStore) s.AddGrmStorage(configuration.GetSection(StorageOptions.Section)).AddJobService(configuration);
             });
             if (!args.NoStore) runner.Postgres = CliServices.DescribePostgres(configuration);
             var request = ToRequest(args);
@@ -114,24 +115,21 @@ internal static class ScoreCommand
 
             var pipeline = services.GetRequiredService<ScoringPipeline>();
             var received = services.GetRequiredService<TimeProvider>().GetUtcNow();
-            var body = JsonSerializer.Serialize(request, WireJson.Options);
-            var record = (await pipeline.RunAsync([new IncomingRequest(request, body, received)], cancellationToken))[0];
-            if (record.Status == ScoreStatus.Rejected)
+            var incoming = new IncomingRequest(request, JsonSerializer.Serialize(request, WireJson.Options), received);
+            // A request the worker would reject is a usage error here: said with the option that sets the field, and not
+            // stored (the worker stores it, to answer its sender).
+            var prepared = pipeline.Prepare(incoming);
+            if (!prepared.IsRunnable)
             {
-                throw new CliException(ExitCodes.BadInput, $"rejected: {record.ErrorCode}: {record.ErrorMessage}{OptionHint(record.ErrorMessage)}");
+                var failure = prepared.Failure;
+                throw new CliException(ExitCodes.BadInput, $"rejected: {failure.Code}: {failure.Message}{OptionHint(failure.Message)}");
             }
 
-            long? jobId = null;
-            if (!args.NoStore)
-            {
-                var written = await services.GetRequiredService<JobWriter>().WriteAsync(record, cancellationToken);
-                if (!written.Created)
-                {
-                    throw new CliException(ExitCodes.Failure,
-                        $"requestId '{request.RequestId}' was stored by another writer while this run scored it (job {written.JobId}); this run's rows were not written");
-                }
-                jobId = written.JobId;
-            }
+            // --no-store scores without the JobService: its work is the stored lookup, the fleet-wide claim and the
+            // write, none of which exists without a database.
+            var (record, jobId) = args.NoStore
+                ? ((await pipeline.RunAsync([incoming], cancellationToken))[0], (long?)null)
+                : await ScoreAndStoreAsync(services.GetRequiredService<JobService>(), incoming, cancellationToken);
 
             var trace = JobTrace.From(record, jobId);
             if (args.Json) CliJson.Write(environment.Out, trace);
@@ -140,6 +138,20 @@ internal static class ScoreCommand
             await environment.Error.WriteLineAsync($"grm score: the job {record.Status}: {record.ErrorCode}: {record.ErrorMessage}");
             return ExitCodes.Failure;
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// As the worker scores: through its <see cref="JobService"/>, so the requestId is claimed across the fleet (a worker
+    /// scoring it already is waited for, not raced) and the job is written in one transaction that marks the claim done.
+    /// </summary>
+    private static async Task<(JobRecord Record, long? JobId)> ScoreAndStoreAsync(JobService jobs, IncomingRequest incoming, CancellationToken cancellationToken)
+    {
+        var requestId = incoming.Request.RequestId;
+        var outcome = (await jobs.ScoreAndStoreAsync([incoming], cancellationToken))[requestId];
+        return outcome.Scored is { } record
+            ? (record, outcome.JobId)
+            : throw new CliException(ExitCodes.Failure,
+                $"requestId '{requestId}' was stored by another writer while this run scored it (job {outcome.JobId}); this run's rows were not written");
     }
 
     private static ScoreRequest ToRequest(Arguments args) => new()

@@ -42,13 +42,13 @@ internal sealed class EvalSampler(IGrmGenerator generator, ScoringPipeline pipel
         }
     }
 
-    private JobRun Prepare(string file, EvalItem item) =>
-        pipeline.Prepare(new IncomingRequest(RequestFor(item), null, DateTimeOffset.UtcNow)) switch
-        {
-            JobRun run => run,
-            ValidationFailure failure => throw new EvalDataException(file, item.Line, null, $"the worker would reject this item ({failure.Code}): {failure.Message}"),
-            var other => throw new InvalidOperationException($"unexpected plan {other}"),
-        };
+    private JobRun Prepare(string file, EvalItem item)
+    {
+        var job = pipeline.Prepare(new IncomingRequest(RequestFor(item), null, DateTimeOffset.UtcNow));
+        return job.IsRunnable
+            ? job.Run
+            : throw new EvalDataException(file, item.Line, null, $"the worker would reject this item ({job.Failure.Code}): {job.Failure.Message}");
+    }
 
     /// <summary>The request the worker would get for an item: its id as requestId, or the base seed plus its index.</summary>
     public ScoreRequest RequestFor(EvalItem item)

@@ -30,10 +30,9 @@ public sealed class GatewayBroker(IOptions<RabbitMqOptions> rabbit, ILogger<Gate
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _connection = await RabbitMqConnections.Factory(_rabbit, "grm-gateway").CreateConnectionAsync(cancellationToken);
+        _connection = await RabbitMqConnections.ConnectAsync(_rabbit, "grm-gateway", cancellationToken);
         _connection.RecoverySucceededAsync += (_, _) => RepublishPendingAsync();
-        _channel = await _connection.CreateChannelAsync(
-            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
+        _channel = await RabbitMqConnections.ConfirmedChannelAsync(_connection, cancellationToken);
         // Named, so the client's topology recovery declares and binds the same queue again after a reconnect.
         await ResultQueue.ListenAsync(_channel, _rabbit.ResultExchange, [Route], Deliver, cancellationToken, queue: $"grm.gateway.{Route["gateway.".Length..]}");
     }
@@ -76,7 +75,7 @@ public sealed class GatewayBroker(IOptions<RabbitMqOptions> rabbit, ILogger<Gate
     private async Task PublishAsync(byte[] body, CancellationToken cancellationToken)
     {
         var channel = _channel ?? throw new InvalidOperationException("the gateway's broker connection is not started");
-        var properties = new BasicProperties { ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent };
+        var properties = RabbitMqConnections.RequestProperties();
         await _publishGate.WaitAsync(cancellationToken);
         try
         {

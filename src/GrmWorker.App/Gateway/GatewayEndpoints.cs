@@ -51,20 +51,14 @@ public static class GatewayEndpoints
         }
 
         var timeout = options.Value.Timeout;
-        JsonElement[] results;
-        try
-        {
-            results = await Task.WhenAll(jobs.Select(j => broker.ScoreAsync(j.Request, timeout, cancellationToken)));
-        }
-        catch (Exception ex) when (Messaging.WorkerResilience.IsTransientBroker(ex) && ex is not TimeoutException)
-        {
-            return BrokerUnavailable(ex);
-        }
-        catch (TimeoutException)
-        {
-            GatewayLog.TimedOut(logger, "/get_reward", jobs[0].Request.RequestId, timeout);
-            return Error(StatusCodes.Status504GatewayTimeout, ErrorCodes.Timeout, $"the {jobs.Count} GRM jobs of this call did not all finish within {timeout}; are workers running on the score queue?");
-        }
+        var (results, failed) = await ThroughBrokerAsync(
+            () => Task.WhenAll(jobs.Select(j => broker.ScoreAsync(j.Request, timeout, cancellationToken))),
+            () =>
+            {
+                GatewayLog.TimedOut(logger, "/get_reward", jobs[0].Request.RequestId, timeout);
+                return Error(StatusCodes.Status504GatewayTimeout, ErrorCodes.Timeout, $"the {jobs.Count} GRM jobs of this call did not all finish within {timeout}; are workers running on the score queue?");
+            });
+        if (failed is not null) return failed;
 
         var rewards = new double[document.RootElement.GetProperty("query").GetArrayLength()];
         var samplesUsed = new double[rewards.Length];
@@ -72,7 +66,7 @@ public static class GatewayEndpoints
         for (var j = 0; j < jobs.Count; j++)
         {
             var (group, job) = jobs[j];
-            var result = results[j];
+            var result = results![j];
             var scored = result.GetProperty("status").GetString() == ScoreStatus.Scored;
             if (!scored && options.Value.UnscoredReward is null)
                 return Error(StatusCodes.Status502BadGateway, ErrorCodes.NotScored, $"the job for prompts[{group.FirstIndex}] ({job.RequestId}) ended {Describe(result)}; set Gateway:UnscoredReward to give such responses a fixed reward instead");
@@ -110,20 +104,34 @@ public static class GatewayEndpoints
         if (score is null) return Error(StatusCodes.Status400BadRequest, ScoreRequestValidator.InvalidCode, "the body must be a JSON score request");
         if (ScoreRequestValidator.Validate(score with { Route = broker.Route }, new ValidationLimits()) is { } failure)
             return Error(StatusCodes.Status400BadRequest, failure.Code, failure.Message);
+        var (result, failed) = await ThroughBrokerAsync(
+            () => broker.ScoreAsync(score, options.Value.Timeout, cancellationToken),
+            () =>
+            {
+                GatewayLog.TimedOut(logger, "/v1/score", score.RequestId, options.Value.Timeout);
+                return Error(StatusCodes.Status504GatewayTimeout, ErrorCodes.Timeout,
+                    $"no result for {score.RequestId} within {options.Value.Timeout}; send the same requestId again to get its result once stored");
+            });
+        return failed ?? Results.Json(result);
+    }
+
+    /// <summary>
+    /// A round trip through the broker and what it can end in besides a value: 503 while RabbitMQ is unreachable (the call
+    /// can be retried as it is: a re-sent requestId is never scored twice), or <paramref name="timedOut"/>'s answer.
+    /// </summary>
+    private static async Task<(T? Value, IResult? Problem)> ThroughBrokerAsync<T>(Func<Task<T>> call, Func<IResult> timedOut)
+    {
         try
         {
-            var result = await broker.ScoreAsync(score, options.Value.Timeout, cancellationToken);
-            return Results.Json(result);
+            return (await call(), null);
         }
         catch (Exception ex) when (Messaging.WorkerResilience.IsTransientBroker(ex) && ex is not TimeoutException)
         {
-            return BrokerUnavailable(ex);
+            return (default, Error(StatusCodes.Status503ServiceUnavailable, ErrorCodes.BrokerUnavailable, $"RabbitMQ is not reachable ({ex.GetType().Name}); retry the call"));
         }
         catch (TimeoutException)
         {
-            GatewayLog.TimedOut(logger, "/v1/score", score.RequestId, options.Value.Timeout);
-            return Error(StatusCodes.Status504GatewayTimeout, ErrorCodes.Timeout,
-                $"no result for {score.RequestId} within {options.Value.Timeout}; send the same requestId again to get its result once stored");
+            return (default, timedOut());
         }
     }
 
@@ -147,10 +155,6 @@ public static class GatewayEndpoints
         result.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object
             ? $"{result.GetProperty("status").GetString()}: {error.GetProperty("code").GetString()}: {error.GetProperty("message").GetString()}"
             : result.GetProperty("status").GetString() ?? "unknown";
-
-    // RabbitMQ unreachable: the call can be retried as it is (a re-sent requestId is never scored twice).
-    private static IResult BrokerUnavailable(Exception ex) =>
-        Error(StatusCodes.Status503ServiceUnavailable, ErrorCodes.BrokerUnavailable, $"RabbitMQ is not reachable ({ex.GetType().Name}); retry the call");
 
     private static IResult Error(int status, string code, string message) =>
         Results.Json(new { error = new { code, message } }, statusCode: status);

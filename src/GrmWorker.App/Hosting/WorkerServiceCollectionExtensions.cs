@@ -69,7 +69,7 @@ public static class WorkerServiceCollectionExtensions
         // validation errors here and hide the worker's.
         var rabbitSection = configuration.GetSection(RabbitMqOptions.Section);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>>(
-            new WorkerOptionsValidator(() => (rabbitSection.Get<RabbitMqOptions>() ?? new RabbitMqOptions()).Prefetch)));
+            new ProblemsValidator<WorkerOptions>(o => WorkerOptions.Problems(o, (rabbitSection.Get<RabbitMqOptions>() ?? new RabbitMqOptions()).Prefetch))));
         services.AddSingleton<GrmEngine>();
         // The model by default; benchmarks and tests replace this with a canned one (tests/GrmWorker.Testing).
         services.TryAddSingleton<IGrmGenerator>(sp => sp.GetRequiredService<GrmEngine>());
@@ -100,9 +100,9 @@ public static class WorkerServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<RabbitMqOptions>().Bind(configuration.GetSection(RabbitMqOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RabbitMqOptions>, RabbitMqOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RabbitMqOptions>>(new ProblemsValidator<RabbitMqOptions>(RabbitMqOptions.Problems)));
         services.AddSingleton<ResultPublisher>();
-        services.AddJobService();
+        services.AddJobService(configuration);
         services.AddSingleton<InFlightRequests>();
         services.AddSingleton<MalformedRequestRejecter>();
         services.AddSingleton<ErrorQueue>();
@@ -144,32 +144,28 @@ public static class WorkerServiceCollectionExtensions
     }
 
     /// <summary>
-    /// <see cref="JobService"/> and what it needs beyond storage and scoring (retry pipelines, this process's claim
-    /// identity): the worker and <c>relabel --local</c> both score through it.
+    /// <see cref="JobService"/> and what it needs beyond storage and scoring (retry pipelines and their <c>Resilience</c>
+    /// settings, this process's claim identity): the worker, <c>relabel --local</c> and <c>grm score</c> score through it.
     /// </summary>
-    public static IServiceCollection AddJobService(this IServiceCollection services)
+    public static IServiceCollection AddJobService(this IServiceCollection services, IConfiguration configuration)
     {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<ResilienceOptions>().Bind(configuration.GetSection(ResilienceOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResilienceOptions>>(new ProblemsValidator<ResilienceOptions>(ResilienceOptions.Problems)));
         services.TryAddSingleton<WorkerResilience>();
         services.TryAddSingleton<WorkerIdentity>();
         services.TryAddSingleton<JobService>();
         return services;
     }
 
-    private sealed class RabbitMqOptionsValidator : IValidateOptions<RabbitMqOptions>
+    /// <summary>An options class's own list of problems (its static <c>Problems</c>) as an options validator: all of them, named.</summary>
+    private sealed class ProblemsValidator<T>(Func<T, IEnumerable<string>> problems) : IValidateOptions<T>
+        where T : class
     {
-        public ValidateOptionsResult Validate(string? name, RabbitMqOptions options)
+        public ValidateOptionsResult Validate(string? name, T options)
         {
-            var problems = RabbitMqOptions.Problems(options).ToList();
-            return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
-        }
-    }
-
-    private sealed class WorkerOptionsValidator(Func<int> prefetch) : IValidateOptions<WorkerOptions>
-    {
-        public ValidateOptionsResult Validate(string? name, WorkerOptions options)
-        {
-            var problems = WorkerOptions.Problems(options, prefetch()).ToList();
-            return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+            var found = problems(options).ToList();
+            return found.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(found);
         }
     }
 }

@@ -142,9 +142,8 @@ public sealed class ResultPublisher(IOptions<RabbitMqOptions> options, ILogger<R
     {
         if (_channel is { IsOpen: true } open) return open;
         await ResetAsync();
-        _connection = await RabbitMqConnections.Factory(_options, "grm-results").CreateConnectionAsync(cancellationToken);
-        _channel = await _connection.CreateChannelAsync(
-            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
+        _connection = await RabbitMqConnections.ConnectAsync(_options, "grm-results", cancellationToken);
+        _channel = await RabbitMqConnections.ConfirmedChannelAsync(_connection, cancellationToken);
         await _channel.ExchangeDeclareAsync(_options.ResultExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: cancellationToken);
         return _channel;
     }
@@ -173,19 +172,3 @@ public sealed class ResultPublisher(IOptions<RabbitMqOptions> options, ILogger<R
 
 /// <summary>A result to publish: its requestId (message id), routing key and JSON body.</summary>
 public sealed record OutgoingResult(string RequestId, string RoutingKey, string ResultJson);
-
-/// <summary>Connection settings shared by the worker's own RabbitMQ.Client connections.</summary>
-public static class RabbitMqConnections
-{
-    public static ConnectionFactory Factory(RabbitMqOptions o, string clientName) => new()
-    {
-        HostName = o.Host,
-        Port = o.Port,
-        VirtualHost = o.VirtualHost,
-        UserName = o.Username,
-        Password = o.Password,
-        Ssl = new SslOption { Enabled = o.UseTls, ServerName = o.ServerName, CertificateValidationCallback = BrokerTls.Validation(o) },
-        ClientProvidedName = clientName,
-        AutomaticRecoveryEnabled = true,
-    };
-}

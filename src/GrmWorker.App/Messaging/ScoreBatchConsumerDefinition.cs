@@ -15,13 +15,16 @@ public sealed class ScoreBatchConsumerDefinition : ConsumerDefinition<ScoreBatch
 {
     private readonly RabbitMqOptions _rabbit;
     private readonly WorkerOptions _worker;
+    private readonly ResilienceOptions _resilience;
 
-    public ScoreBatchConsumerDefinition(IOptions<RabbitMqOptions> rabbit, IOptions<WorkerOptions> worker)
+    public ScoreBatchConsumerDefinition(IOptions<RabbitMqOptions> rabbit, IOptions<WorkerOptions> worker, IOptions<ResilienceOptions> resilience)
     {
         ArgumentNullException.ThrowIfNull(rabbit);
         ArgumentNullException.ThrowIfNull(worker);
+        ArgumentNullException.ThrowIfNull(resilience);
         _rabbit = rabbit.Value;
         _worker = worker.Value;
+        _resilience = resilience.Value;
         EndpointName = _rabbit.ScoreQueue;
     }
 
@@ -46,11 +49,12 @@ public sealed class ScoreBatchConsumerDefinition : ConsumerDefinition<ScoreBatch
             error.UseFilter(new ErrorQueueFilter(context));
         });
         endpointConfigurator.ConfigureDeadLetter(dead => dead.UseFilter(new NotConsumedFilter(context)));
-        // When the Polly pipelines inside give up (a longer outage), the batch stays unacked and is retried here,
-        // with growing pauses; stored jobs are then only re-published.
+        // The second retry layer (why two: ResilienceOptions): when the Polly pipelines inside give up (a longer
+        // outage), the batch stays unacked and is retried here, with growing pauses; stored jobs are then only re-published.
         consumerConfigurator.UseMessageRetry(r =>
         {
-            r.Exponential(8, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(2));
+            var o = _resilience;
+            r.Exponential(o.BatchRetryLimit, o.BatchRetryMinInterval, o.BatchRetryMaxInterval, o.BatchRetryIntervalDelta);
             r.Handle<Exception>(WorkerResilience.IsOutage);
         });
         consumerConfigurator.Options<BatchOptions>(o => o

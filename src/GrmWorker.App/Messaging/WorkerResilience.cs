@@ -1,5 +1,7 @@
 using System.Net.Sockets;
+using GrmWorker.App.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Polly;
 using Polly.CircuitBreaker;
@@ -10,16 +12,18 @@ namespace GrmWorker.App.Messaging;
 
 /// <summary>
 /// Polly pipelines around the worker's I/O: retry with exponential backoff and jitter on transient errors, then a
-/// circuit breaker so a dead dependency is not hammered. When these give up the exception leaves the consumer, and
-/// the endpoint's own retry (see <see cref="ScoreBatchConsumerDefinition"/>) holds the batch, unacked, and tries
+/// circuit breaker so a dead dependency is not hammered; settings from <see cref="ResilienceOptions"/>. This is the
+/// first of two layers (why two: <see cref="ResilienceOptions"/>): when it gives up the exception leaves the consumer,
+/// and the endpoint's own retry (see <see cref="ScoreBatchConsumerDefinition"/>) holds the batch, unacked, and tries
 /// it again later; stored jobs are then only re-published. Nothing is half-written: a job's rows are one transaction.
 /// </summary>
 public sealed class WorkerResilience
 {
-    public WorkerResilience(ILogger<WorkerResilience> logger)
+    public WorkerResilience(IOptions<ResilienceOptions> options, ILogger<WorkerResilience> logger)
     {
-        Storage = Build("postgres", IsTransientStorage, logger);
-        Broker = Build("rabbitmq", IsTransientBroker, logger);
+        ArgumentNullException.ThrowIfNull(options);
+        Storage = Build("postgres", IsTransientStorage, options.Value, logger);
+        Broker = Build("rabbitmq", IsTransientBroker, options.Value, logger);
     }
 
     /// <summary>Around reads and writes of Postgres.</summary>
@@ -46,18 +50,18 @@ public sealed class WorkerResilience
         ex is BrokerUnreachableException or AlreadyClosedException or OperationInterruptedException or PublishException
             or ConnectFailureException or TimeoutException or IOException or SocketException;
 
-    private static ResiliencePipeline Build(string name, Func<Exception, bool> transient, ILogger logger)
+    private static ResiliencePipeline Build(string name, Func<Exception, bool> transient, ResilienceOptions o, ILogger logger)
     {
         var handle = new PredicateBuilder().Handle<Exception>(transient);
         return new ResiliencePipelineBuilder { Name = name }
             .AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = new PredicateBuilder().Handle<Exception>(transient).Handle<BrokenCircuitException>(),
-                MaxRetryAttempts = 4,
+                MaxRetryAttempts = o.MaxRetryAttempts,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(200),
-                MaxDelay = TimeSpan.FromSeconds(5),
+                Delay = o.RetryDelay,
+                MaxDelay = o.RetryMaxDelay,
                 OnRetry = args =>
                 {
                     WorkerLog.TransientRetry(logger, args.Outcome.Exception, name, args.AttemptNumber + 1, args.RetryDelay);
@@ -70,7 +74,7 @@ public sealed class WorkerResilience
                 FailureRatio = 0.5,
                 MinimumThroughput = 4,
                 SamplingDuration = TimeSpan.FromSeconds(30),
-                BreakDuration = TimeSpan.FromSeconds(5),
+                BreakDuration = o.BreakDuration,
             })
             .Build();
     }

@@ -7,8 +7,8 @@ using Microsoft.Extensions.Options;
 namespace GrmWorker.App.Pipeline;
 
 /// <summary>
-/// "Look up what is stored, score the rest once across the fleet, store it": what the worker's consumer and
-/// <c>relabel --local</c> do with a batch. A requestId already stored gets its stored result (no model run). The others
+/// "Look up what is stored, score the rest once across the fleet, store it": what the worker's consumer,
+/// <c>relabel --local</c> and <c>grm score</c> do with a batch. A requestId already stored gets its stored result (no model run). The others
 /// are claimed in Postgres (<see cref="RequestClaims"/>) before the model runs; one another worker holds a live claim
 /// on is not run here but waited for until its result is stored, or until its lease runs out (that worker died) and
 /// this one takes it over. Each job's rows are written in one transaction that also marks its claim done.
@@ -88,7 +88,8 @@ public sealed class JobService(
             for (var i = 0; i < records.Count; i++)
             {
                 if (!written[i].Created) WorkerLog.Duplicate(logger, records[i].RequestId, written[i].JobId);
-                outcomes[records[i].RequestId] = new JobOutcome(written[i].JobId, written[i].ResultJson, WasStored: !written[i].Created);
+                outcomes[records[i].RequestId] = new JobOutcome(written[i].JobId, written[i].ResultJson, WasStored: !written[i].Created,
+                    Scored: written[i].Created ? records[i] : null);
             }
         }
         catch
@@ -162,8 +163,12 @@ public sealed class JobService(
     }
 }
 
-/// <summary>What a request ended as: its stored job and result JSON; <see cref="WasStored"/> when it was not scored by this call.</summary>
-public sealed record JobOutcome(long JobId, string ResultJson, bool WasStored);
+/// <summary>
+/// What a request ended as: its stored job and result JSON; <see cref="WasStored"/> when it was not scored by this call.
+/// <see cref="Scored"/> is the record this call scored and wrote (samples included; `grm score` prints it), null when
+/// the stored result is another run's.
+/// </summary>
+public sealed record JobOutcome(long JobId, string ResultJson, bool WasStored, JobRecord? Scored = null);
 
 /// <summary>This process's name in <c>request_claims.worker_id</c>: host, pid and a random part, unique across restarts.</summary>
 public sealed class WorkerIdentity

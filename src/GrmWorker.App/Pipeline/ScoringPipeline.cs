@@ -49,19 +49,20 @@ public sealed class ScoringPipeline(
         var runs = new List<(int Slot, JobRun Run)>();
         // Validation and planning are CPU work (mostly tokenizing prompts), independent per job: spread over cores.
         var parallel = new ParallelOptions { CancellationToken = cancellationToken };
-        var prepared = new object[batch.Count];
+        var prepared = new PreparedJob[batch.Count];
         Parallel.For(0, batch.Count, parallel, i => prepared[i] = Prepare(batch[i]));
         for (var i = 0; i < batch.Count; i++)
         {
-            switch (prepared[i])
+            var job = prepared[i];
+            if (job.IsRunnable)
             {
-                case JobRun run: runs.Add((i, run)); break;
-                case ValidationFailure failure:
-                    WorkerLog.Rejected(logger, batch[i].Request.RequestId, failure.Code, failure.Message);
-                    records[i] = JobOutcomes.Rejected(batch[i], failure, engine.ModelId, time.GetUtcNow());
-                    metrics.JobFinished(ScoreStatus.Rejected, records[i]!.LatencyMs / 1000);
-                    break;
+                runs.Add((i, job.Run));
+                continue;
             }
+            var failure = job.Failure;
+            WorkerLog.Rejected(logger, batch[i].Request.RequestId, failure.Code, failure.Message);
+            records[i] = JobOutcomes.Rejected(batch[i], failure, engine.ModelId, time.GetUtcNow());
+            metrics.JobFinished(ScoreStatus.Rejected, records[i]!.LatencyMs / 1000);
         }
 
         var round = 0;
@@ -111,21 +112,21 @@ public sealed class ScoringPipeline(
     }
 
     /// <summary>A runnable job, or the reason it is rejected. Runs on several threads at once: reads only. `grm eval` plans with it too.</summary>
-    internal object Prepare(IncomingRequest incoming)
+    internal PreparedJob Prepare(IncomingRequest incoming)
     {
         var r = incoming.Request;
         var w = worker.Value;
-        if (ScoreRequestValidator.Validate(r, limits.Value) is { } failure) return failure;
-        if (NulField(r) is { } field) return new ValidationFailure(ScoreRequestValidator.InvalidCode, $"{field} contains a NUL character (U+0000)");
-        if (LoneSurrogateField(r) is { } broken) return new ValidationFailure(ScoreRequestValidator.InvalidCode, $"{broken} has a lone UTF-16 surrogate");
+        if (ScoreRequestValidator.Validate(r, limits.Value) is { } failure) return PreparedJob.Rejected(failure);
+        if (NulField(r) is { } field) return PreparedJob.Rejected(new ValidationFailure(ScoreRequestValidator.InvalidCode, $"{field} contains a NUL character (U+0000)"));
+        if (LoneSurrogateField(r) is { } broken) return PreparedJob.Rejected(new ValidationFailure(ScoreRequestValidator.InvalidCode, $"{broken} has a lone UTF-16 surrogate"));
         if (r.Metadata is { } metadata && JobOutcomes.Unstorable(metadata, "metadata") is { } bad)
-            return new ValidationFailure(ScoreRequestValidator.InvalidCode, $"{bad.Path} {bad.Problem}; metadata is stored as JSON and echoed back, so it must be storable");
+            return PreparedJob.Rejected(new ValidationFailure(ScoreRequestValidator.InvalidCode, $"{bad.Path} {bad.Problem}; metadata is stored as JSON and echoed back, so it must be storable"));
         var aggregation = r.Aggregation ?? w.DefaultAggregation;
         if (aggregation == AggregationKind.MetaRm && _metaScorer is null)
-            return new ValidationFailure(UnsupportedCode,
-                $"aggregation '{aggregation}' needs a meta reward model, and this worker has none (setting {MetaRmScorer.DirectorySetting}); use 'voting'");
+            return PreparedJob.Rejected(new ValidationFailure(UnsupportedCode,
+                $"aggregation '{aggregation}' needs a meta reward model, and this worker has none (setting {MetaRmScorer.DirectorySetting}); use 'voting'"));
         if (aggregation is not (AggregationKind.Voting or AggregationKind.MetaRm))
-            return new ValidationFailure(UnsupportedCode, $"aggregation '{aggregation}' is not one this worker knows; use 'voting' or 'meta-rm'");
+            return PreparedJob.Rejected(new ValidationFailure(UnsupportedCode, $"aggregation '{aggregation}' is not one this worker knows; use 'voting' or 'meta-rm'"));
 
         var kMax = r.KMax ?? stopping.Value.KMax;
         var kMin = Math.Min(r.KMin ?? stopping.Value.KMin, kMax);
@@ -138,14 +139,14 @@ public sealed class ScoringPipeline(
         var context = engine.ContextLength;
         if (promptTokens + maxNew + engine.ContextMargin > context)
         {
-            return new ValidationFailure(ContextCode,
-                $"query, responses and reference take {promptTokens} prompt tokens; with maxNewTokens {maxNew} that exceeds the model context of {context} tokens");
+            return PreparedJob.Rejected(new ValidationFailure(ContextCode,
+                $"query, responses and reference take {promptTokens} prompt tokens; with maxNewTokens {maxNew} that exceeds the model context of {context} tokens"));
         }
         var temperature = (float)(r.Temperature ?? w.DefaultTemperature);
         var sampling = new SamplingOptions { Temperature = temperature, TopP = (float)w.TopP };
         var run = new JobRun(incoming, _prompts, rule, aggregation, sampling, maxNew, engine.StopStrings);
         run.RememberEncoded(identity, identityIds, PromptPieceEncoder.TryCreate(identityPieces, identityIds, engine.Encode, engine.EncodeContinuation));
-        return run;
+        return PreparedJob.Runnable(run);
     }
 
     /// <summary>

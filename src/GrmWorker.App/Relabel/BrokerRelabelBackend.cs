@@ -54,7 +54,7 @@ internal sealed class BrokerRelabelBackend : IRelabelBackend
         IConnection connection;
         try
         {
-            connection = await RabbitMqConnections.Factory(options, "grm-relabel").CreateConnectionAsync(cancellationToken);
+            connection = await RabbitMqConnections.ConnectAsync(options, "grm-relabel", cancellationToken);
         }
         catch (BrokerUnreachableException ex)
         {
@@ -64,8 +64,7 @@ internal sealed class BrokerRelabelBackend : IRelabelBackend
         try
         {
             await RequireQueueAsync(connection, options, cancellationToken);
-            var publish = await connection.CreateChannelAsync(
-                new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
+            var publish = await RabbitMqConnections.ConfirmedChannelAsync(connection, cancellationToken);
             var results = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
             var backend = new BrokerRelabelBackend(connection, publish, results, options.ScoreQueue, maxInFlight, timeout, time, completions);
             await backend.ListenAsync(options.ResultExchange, routes, cancellationToken);
@@ -87,7 +86,7 @@ internal sealed class BrokerRelabelBackend : IRelabelBackend
         _pending[job.RequestId] = (job, _time.GetUtcNow() + _timeout);
         try
         {
-            var properties = new BasicProperties { ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent };
+            var properties = RabbitMqConnections.RequestProperties();
             await _publish.BasicPublishAsync("", _queue, mandatory: true, properties, Encoding.UTF8.GetBytes(job.Body), cancellationToken);
         }
         catch (Exception ex)

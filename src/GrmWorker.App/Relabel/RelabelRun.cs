@@ -174,7 +174,7 @@ internal static class RelabelRun
                 if (store)
                 {
                     s.AddGrmStorage(configuration.GetSection(StorageOptions.Section));
-                    s.AddJobService();
+                    s.AddJobService(configuration);
                 }
             });
             if (store) runner.Postgres = CliServices.DescribePostgres(configuration);
