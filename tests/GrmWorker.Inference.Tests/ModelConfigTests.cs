@@ -24,7 +24,7 @@ public sealed class ModelConfigTests : IDisposable
 
         Assert.NotNull(stopping);
         Assert.True(stopping.DifferenceVariance > 0 && stopping.MeanWeight > 0 && stopping.VarianceWeight > 0);
-        Assert.Equal(0.1, stopping.ErrorBound);
+        Assert.Equal(0.13, stopping.ErrorBound);
         Assert.Null(ModelConfig.Load(TestAssets.TinyModelDir).Stopping);
     }
 
