@@ -31,6 +31,8 @@ public sealed class StoppingCommandTests : IDisposable
         {
             Assert.Equal(30, r.GetProperty("agreement").GetProperty("correct").GetInt32());
             Assert.Equal(30, r.GetProperty("accuracy").GetProperty("correct").GetInt32());
+            Assert.Equal(0, r.GetProperty("accuracyDifference").GetDouble());
+            Assert.Equal(0, r.GetProperty("accuracyDifferenceError").GetDouble());
             Assert.True(r.GetProperty("samplesFraction").GetDouble() < 1, "a three-point lead every sample should settle before k_max");
         }
     }

@@ -96,7 +96,7 @@ internal static class StoppingCommand
         o.WriteLine(Inv($"{items} items, k_max {s.KMax}, k_min {s.KMin}, rounds {(s.AdaptiveRounds ? "adaptive, at most " : "")}{s.RoundSize}; prior s0² {s.PriorDifferenceVariance:0.###}, κ0 {s.PriorMeanWeight:0.###}, ν0 {s.PriorVarianceWeight:0.#}{(s.JobScaledPrior ? ", job-scaled" : "")}"));
         o.WriteLine(Inv($"voting@{s.KMax}: {Pct(rows[0].FullAccuracy)}"));
         foreach (var r in rows)
-            o.WriteLine(Inv($"δ {r.ErrorBound,-6:0.###} accuracy {Pct(r.Accuracy)}  agreement with k_max {Pct(r.Agreement)}  samples {r.SamplesFraction:P1} of k_max  rounds {r.MeanRounds:0.00}"));
+            o.WriteLine(Inv($"δ {r.ErrorBound,-6:0.###} accuracy {Pct(r.Accuracy)} ({100 * r.AccuracyDifference:+0.0;-0.0;0.0} ± {100 * r.AccuracyDifferenceError:0.0} points vs k_max, paired)  agreement with k_max {Pct(r.Agreement)}  samples {r.SamplesFraction:P1} of k_max  rounds {r.MeanRounds:0.00}"));
         o.WriteLine(fitted is null
             ? "fitted prior: too few items to fit"
             : Inv($"fitted prior ({fitted.Pairs} pairs), for grm-config.json: \"stopping\": {{ \"differenceVariance\": {fitted.DifferenceVariance:0.###}, \"meanWeight\": {fitted.MeanWeight:0.###}, \"varianceWeight\": {fitted.VarianceWeight:0.#} }}"));
