@@ -57,7 +57,7 @@ internal sealed class RelabelLineParser(string runKey, string runRoute, Validati
         }
         catch (JsonException ex)
         {
-            reject = new RelabelReject(lineNumber, ExplicitRequestId(source), ScoreRequestValidator.InvalidCode, Describe(ex));
+            reject = new RelabelReject(lineNumber, ExplicitRequestId(source), ErrorCodes.InvalidRequest, Describe(ex));
             return false;
         }
 
