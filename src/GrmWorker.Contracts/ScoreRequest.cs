@@ -12,7 +12,7 @@ public sealed record ScoreRequest
     public string RequestId { get; init; } = "";
 
     /// <summary>Routing key of the result on the <c>grm.rewards</c> exchange.</summary>
-    public string Route { get; init; } = "default";
+    public string Route { get; init; } = RequestRules.DefaultRoute;
 
     public string Query { get; init; } = "";
 

@@ -6,9 +6,6 @@ namespace GrmWorker.Contracts;
 /// </summary>
 public static class ScoreRequestValidator
 {
-    public const string InvalidCode = ErrorCodes.InvalidRequest;
-    public const string TooLargeCode = ErrorCodes.TooLarge;
-
     public static ValidationFailure? Validate(ScoreRequest request, ValidationLimits limits)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -27,8 +24,7 @@ public static class ScoreRequestValidator
             return TooLarge($"requestId is longer than {l.MaxRequestIdLength} characters");
         if (string.IsNullOrWhiteSpace(r.Route) || r.Route.Length > l.MaxRouteLength)
             return Invalid($"route must be 1..{l.MaxRouteLength} characters");
-        // A routing key with wildcards would be ambiguous on the topic exchange.
-        if (r.Route.Contains('*') || r.Route.Contains('#'))
+        if (RequestRules.HasWildcard(r.Route))
             return Invalid("route must not contain '*' or '#'");
         return null;
     }
@@ -77,7 +73,7 @@ public static class ScoreRequestValidator
         return null;
     }
 
-    private static ValidationFailure Invalid(string message) => new(InvalidCode, message);
+    private static ValidationFailure Invalid(string message) => new(ErrorCodes.InvalidRequest, message);
 
-    private static ValidationFailure TooLarge(string message) => new(TooLargeCode, message);
+    private static ValidationFailure TooLarge(string message) => new(ErrorCodes.TooLarge, message);
 }

@@ -10,7 +10,7 @@ public sealed record ScoreResult
 {
     public required string RequestId { get; init; }
 
-    public string Route { get; init; } = "default";
+    public string Route { get; init; } = RequestRules.DefaultRoute;
 
     /// <summary>A <see cref="ScoreStatus"/> value.</summary>
     public required string Status { get; init; }

@@ -1,3 +1,4 @@
+using GrmWorker.Contracts;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -240,10 +241,11 @@ internal static class JobRecordChecks
         for (var i = 0; i < job.Rewards.Count; i++) ThrowIfNul(job.Rewards[i].Strategy, $"Rewards[{i}].Strategy");
     }
 
-    // Postgres text cannot hold U+0000 (jsonb neither, as \u0000); callers must strip or reject it first.
+    // Postgres text cannot hold U+0000 (jsonb neither, as \u0000); callers strip or reject it first (RequestRules),
+    // so one here is a bug of the caller.
     public static void ThrowIfNul(string? value, string field)
     {
-        if (value is not null && value.Contains('\0', StringComparison.Ordinal))
-            throw new ArgumentException($"{field} contains a NUL character (U+0000), which Postgres text cannot store", field);
+        if (RequestRules.HasNul(value))
+            throw new ArgumentException($"{field} contains {RequestRules.NulName}, which Postgres text cannot store", field);
     }
 }

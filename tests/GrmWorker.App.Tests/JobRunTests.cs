@@ -88,7 +88,7 @@ public sealed class JobRunTests
         var record = JobOutcomes.Finished(run, "test-model", DateTimeOffset.UtcNow);
 
         Assert.Equal(ScoreStatus.Failed, record.Status);
-        Assert.Equal(JobOutcomes.NoValidSamplesCode, record.ErrorCode);
+        Assert.Equal(ErrorCodes.NoValidSamples, record.ErrorCode);
         Assert.DoesNotContain('\0', record.Samples[0].RawText);
         Assert.Equal("missing_scores", record.Samples[0].ParseStatus);
         Assert.Empty(record.Rewards);
@@ -102,7 +102,7 @@ public sealed class JobRunTests
         run.Absorb(plan, [.. plan.Samples.Select((s, i) => new GeneratedSample(0, i, [1], WellFormed(s.Permutation.ToShown(RequestScores)), FinishReason.Eos))],
             TimeSpan.Zero, _ => "");
 
-        run.Fail(ScoringPipeline.GenerationTimeoutCode, "a generation round took longer than 00:05:00");
+        run.Fail(ErrorCodes.GenerationTimeout, "a generation round took longer than 00:05:00");
         var record = JobOutcomes.Finished(run, "test-model", DateTimeOffset.UtcNow);
 
         Assert.True(run.Done);

@@ -35,7 +35,7 @@ public sealed class MetaRmWiringTests : IDisposable
 
         Assert.Null(scorer.ModelId);
         var failure = Assert.IsType<ValidationFailure>(Pipeline(scorer).Prepare(Request("meta-rm")).Failure);
-        Assert.Equal(ScoringPipeline.UnsupportedCode, failure.Code);
+        Assert.Equal(ErrorCodes.Unsupported, failure.Code);
         Assert.Contains("Model:MetaRmDirectory", failure.Message, StringComparison.Ordinal);
         Assert.IsType<JobRun>(Pipeline(scorer).Prepare(Request("voting")).Run);
         Assert.IsType<ValidationFailure>(Pipeline(null).Prepare(Request("meta-rm")).Failure);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GrmWorker.App.Pipeline;
 using GrmWorker.Contracts;
 using GrmWorker.Storage;
 
@@ -123,7 +124,7 @@ internal sealed record TraceSample
             Permutation = s.Permutation,
             ParseStatus = s.ParseStatus,
             ParseReason = s.ParseReason,
-            Valid = s.ParseStatus == "ok" && scores.Count == responseCount,
+            Valid = SampleRowMapping.IsValid(s, responseCount),
             MetaScore = s.MetaScore,
             PromptTokens = s.PromptTokens,
             GeneratedTokens = s.GeneratedTokens,

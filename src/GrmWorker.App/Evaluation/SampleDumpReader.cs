@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GrmWorker.App.Pipeline;
 using GrmWorker.Scoring.Aggregation;
 using GrmWorker.Scoring.Parsing;
 using GrmWorker.Scoring.Sampling;
@@ -59,7 +60,7 @@ public static class SampleDumpReader
     }
 
     private static GrmSample ToSample(DumpLine d, int n) =>
-        d.Scores is { } scores && d.ParseStatus == "ok"
+        d.Scores is { } scores && d.ParseStatus == SampleRowMapping.OkStatusName
             ? new GrmSample(d.Sample, d.Seed, new Permutation(d.Permutation!), ParseStatus.Ok, null, scores, [], new string?[n], d.MetaScore)
             : GrmSample.Invalid(d.Sample, n, ParseStatus.MissingScores, d.ParseStatus ?? "unparsed", d.Seed);
 

@@ -26,7 +26,7 @@ public sealed class SampleDumpWriter(TextWriter writer)
         {
             var s = samples[j];
             var line = new DumpLine(
-                item.Index, item.Id, s.Index, s.Seed, s.Permutation.Order, drawn.Texts[j], JobRun.ParseStatusName(s.Status),
+                item.Index, item.Id, s.Index, s.Seed, s.Permutation.Order, drawn.Texts[j], SampleRowMapping.ParseStatusName(s.Status),
                 s.IsValid ? s.Scores : null, s.MetaScore, item.Best, EvalMetrics.RanksBestFirst(s, item.Best), drawn.GeneratedTokens[j]);
             await writer.WriteLineAsync(JsonSerializer.Serialize(line, Options).AsMemory(), cancellationToken);
         }

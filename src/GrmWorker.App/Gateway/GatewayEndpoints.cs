@@ -42,7 +42,7 @@ public static class GatewayEndpoints
         if (bad is not null) return bad;
         using var document = body!;
         var (groups, problem) = PromptGroups.From(document.RootElement);
-        if (problem is not null) return Error(StatusCodes.Status400BadRequest, ScoreRequestValidator.InvalidCode, problem);
+        if (problem is not null) return Error(StatusCodes.Status400BadRequest, ErrorCodes.InvalidRequest, problem);
         var jobs = groups!.Select(g => (Group: g, Request: g.ToRequest())).ToList();
         foreach (var (group, job) in jobs)
         {
@@ -98,10 +98,10 @@ public static class GatewayEndpoints
         }
         catch (JsonException ex)
         {
-            return Error(StatusCodes.Status400BadRequest, ScoreRequestValidator.InvalidCode,
+            return Error(StatusCodes.Status400BadRequest, ErrorCodes.InvalidRequest,
                 $"{ex.Path?.TrimStart('$').TrimStart('.') ?? "the body"} has the wrong JSON type or value for a request");
         }
-        if (score is null) return Error(StatusCodes.Status400BadRequest, ScoreRequestValidator.InvalidCode, "the body must be a JSON score request");
+        if (score is null) return Error(StatusCodes.Status400BadRequest, ErrorCodes.InvalidRequest, "the body must be a JSON score request");
         if (ScoreRequestValidator.Validate(score with { Route = broker.Route }, new ValidationLimits()) is { } failure)
             return Error(StatusCodes.Status400BadRequest, failure.Code, failure.Message);
         var (result, failed) = await ThroughBrokerAsync(
@@ -143,11 +143,11 @@ public static class GatewayEndpoints
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return (null, Error(StatusCodes.Status413PayloadTooLarge, ScoreRequestValidator.TooLargeCode, "the body is larger than Gateway:MaxRequestBytes"));
+            return (null, Error(StatusCodes.Status413PayloadTooLarge, ErrorCodes.TooLarge, "the body is larger than Gateway:MaxRequestBytes"));
         }
         catch (JsonException ex)
         {
-            return (null, Error(StatusCodes.Status400BadRequest, ScoreRequestValidator.InvalidCode, $"the body is not valid JSON: {Messaging.ErrorQueue.Shorten(ex.Message)}"));
+            return (null, Error(StatusCodes.Status400BadRequest, ErrorCodes.InvalidRequest, $"the body is not valid JSON: {Messaging.ErrorQueue.Shorten(ex.Message)}"));
         }
     }
 

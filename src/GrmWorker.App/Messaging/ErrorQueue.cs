@@ -16,12 +16,6 @@ namespace GrmWorker.App.Messaging;
 /// </summary>
 public sealed class ErrorQueue(ResultPublisher publisher, IOptions<RabbitMqOptions> options, WorkerResilience resilience, TimeProvider time, ILogger<ErrorQueue> logger)
 {
-    public const string InvalidJsonCode = ErrorCodes.InvalidJson;
-    public const string NotAScoreRequestCode = ErrorCodes.NotAScoreRequest;
-    public const string NoRequestIdCode = ErrorCodes.NoRequestId;
-    public const string NotConsumedCode = ErrorCodes.NotConsumed;
-    public const string UnprocessableCode = ErrorCodes.Unprocessable;
-
     /// <summary>Longest reason kept in the header; exception messages can quote a whole body.</summary>
     public const int MaxReasonLength = 300;
 
@@ -57,9 +51,9 @@ public sealed class ErrorQueue(ResultPublisher publisher, IOptions<RabbitMqOptio
             if (e is UnprocessableRequestException unprocessable)
                 return (unprocessable.Code, unprocessable.Message);
             if (e is JsonException json)
-                return (InvalidJsonCode, $"the body is not a JSON score request: {json.Message}");
+                return (ErrorCodes.InvalidJson, $"the body is not a JSON score request: {json.Message}");
         }
-        return (UnprocessableCode, $"{exception.GetType().Name}: {exception.Message}");
+        return (ErrorCodes.Unprocessable, $"{exception.GetType().Name}: {exception.Message}");
     }
 
     /// <summary>One line, at most <see cref="MaxReasonLength"/> characters.</summary>

@@ -1,3 +1,4 @@
+using GrmWorker.Contracts;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -32,7 +33,7 @@ public sealed class NotConsumedFilter(IServiceProvider services) : IFilter<Recei
     {
         var contentType = context.ContentType?.MediaType;
         await services.GetRequiredService<ErrorQueue>().SendAsync(context.Body.GetBytes(), contentType, context.GetMessageId()?.ToString(),
-            ErrorQueue.NotConsumedCode, $"no consumer takes this message (content type {contentType ?? "none"}); send a score request as plain JSON",
+            ErrorCodes.NotConsumed, $"no consumer takes this message (content type {contentType ?? "none"}); send a score request as plain JSON",
             null, context.CancellationToken);
         await next.Send(context);
     }

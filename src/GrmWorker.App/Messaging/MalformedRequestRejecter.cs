@@ -55,14 +55,14 @@ public sealed class MalformedRequestRejecter(
         if (request is null) return false;
 
         var message = problem ?? Describe(error);
-        var failure = new ValidationFailure(ScoreRequestValidator.InvalidCode, message);
+        var failure = new ValidationFailure(ErrorCodes.InvalidRequest, message);
         WorkerLog.Rejected(logger, request.RequestId, failure.Code, failure.Message);
         var text = Encoding.UTF8.GetString(body);
         var record = JobOutcomes.Rejected(new IncomingRequest(request, text, time.GetUtcNow()), failure, engine.ModelId, time.GetUtcNow());
         var written = await resilience.Storage.ExecuteAsync(static (state, t) => new ValueTask<JobWriteResult>(state.writer.WriteAsync(state.record, t)),
             (writer, record), cancellationToken);
         await resilience.Broker.ExecuteAsync(static (state, t) => new ValueTask(state.publisher.PublishAsync(
-                state.record.RequestId, JobOutcomes.RoutingKey(state.record.Route), state.written.ResultJson, t)),
+                state.record.RequestId, RequestRules.RoutingKey(state.record.Route), state.written.ResultJson, t)),
             (publisher, record, written), cancellationToken);
         if (written.Created) metrics.JobFinished(ScoreStatus.Rejected, 0);
         return true;
@@ -79,17 +79,17 @@ public sealed class MalformedRequestRejecter(
         // which requestId or route would be meant is unclear when one is given twice: the error queue then
         if (root.ValueKind != JsonValueKind.Object || duplicate is "requestId" or "route"
             || !root.TryGetProperty("requestId", out var id) || id.ValueKind != JsonValueKind.String
-            || RequestIdRequiredFilter.Problem(new ScoreRequest { RequestId = id.GetString()! }) is not null)
+            || RequestRules.RequestIdProblem(id.GetString()!) is not null)
             return null;
-        var unstorable = JobOutcomes.Unstorable(root);
+        var unstorable = RequestRules.Unstorable(root);
         problem ??= duplicate is not null ? $"{duplicate} appears more than once in the body; each key may be given once"
             : unstorable is { } bad ? $"{(bad.Path.Length == 0 ? "the body" : bad.Path)} {bad.Problem}"
             : null;
         return new ScoreRequest
         {
             RequestId = id.GetString()!,
-            Route = root.TryGetProperty("route", out var route) && route.ValueKind == JsonValueKind.String ? route.GetString()! : "default",
-            Metadata = root.TryGetProperty("metadata", out var metadata) && JobOutcomes.Unstorable(metadata) is null
+            Route = root.TryGetProperty("route", out var route) && route.ValueKind == JsonValueKind.String ? route.GetString()! : RequestRules.DefaultRoute,
+            Metadata = root.TryGetProperty("metadata", out var metadata) && RequestRules.Unstorable(metadata) is null
                 && duplicate?.StartsWith("metadata", StringComparison.Ordinal) != true ? metadata.Clone() : null,
         };
     }
@@ -120,8 +120,8 @@ public sealed class MalformedRequestRejecter(
         {
             // the first error ends the read; what came before it stands
         }
-        if (requestId is null || ids > 1 || RequestIdRequiredFilter.Problem(new ScoreRequest { RequestId = requestId }) is not null) return null;
-        return new ScoreRequest { RequestId = requestId, Route = route ?? "default" };
+        if (requestId is null || ids > 1 || RequestRules.RequestIdProblem(requestId) is not null) return null;
+        return new ScoreRequest { RequestId = requestId, Route = route ?? RequestRules.DefaultRoute };
     }
 
     /// <summary>The path of the first key an object of <paramref name="element"/> gives twice ("kMax", "metadata.tag"), or null.</summary>

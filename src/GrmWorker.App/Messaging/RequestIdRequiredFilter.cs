@@ -15,36 +15,23 @@ public sealed class RequestIdRequiredFilter : IFilter<ConsumeContext>
     public Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
     {
         if (!context.TryGetMessage<ScoreRequest>(out var message))
-            throw new UnprocessableRequestException(ErrorQueue.NotAScoreRequestCode, "the body is not a JSON object with a score request");
-        if (Problem(message.Message) is { } problem)
-            throw new UnprocessableRequestException(ErrorQueue.NoRequestIdCode, problem);
+            throw new UnprocessableRequestException(ErrorCodes.NotAScoreRequest, "the body is not a JSON object with a score request");
+        if (RequestRules.RequestIdProblem(message.Message.RequestId) is { } problem)
+            throw new UnprocessableRequestException(ErrorCodes.NoRequestId, problem);
         return next.Send(context);
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("requestIdRequired");
-
-    /// <summary>
-    /// Why <paramref name="request"/> cannot be answered under its requestId, or null. Longer than
-    /// <see cref="MaxRequestIdLength"/> is refused here, before any SQL: it could not be a key of the stored job.
-    /// </summary>
-    internal static string? Problem(ScoreRequest request) =>
-        string.IsNullOrWhiteSpace(request.RequestId) ? "the body has no requestId (a non-empty string is required)"
-        : request.RequestId.Contains('\0') ? "requestId contains a NUL character (U+0000)"
-        : request.RequestId.Length > MaxRequestIdLength ? $"requestId is longer than {MaxRequestIdLength} characters"
-        : null;
-
-    /// <summary>The longest requestId the worker answers (the validation limit's default; stored as the job's unique key).</summary>
-    public static int MaxRequestIdLength { get; } = new ValidationLimits().MaxRequestIdLength;
 }
 
 /// <summary>A message the worker cannot answer with a result; it ends in the error queue with <see cref="Code"/>.</summary>
 public sealed class UnprocessableRequestException : Exception
 {
-    public UnprocessableRequestException() : this(ErrorQueue.UnprocessableCode, "the message cannot be processed") { }
+    public UnprocessableRequestException() : this(ErrorCodes.Unprocessable, "the message cannot be processed") { }
 
-    public UnprocessableRequestException(string message) : this(ErrorQueue.UnprocessableCode, message) { }
+    public UnprocessableRequestException(string message) : this(ErrorCodes.Unprocessable, message) { }
 
-    public UnprocessableRequestException(string message, Exception innerException) : base(message, innerException) => Code = ErrorQueue.UnprocessableCode;
+    public UnprocessableRequestException(string message, Exception innerException) : base(message, innerException) => Code = ErrorCodes.Unprocessable;
 
     public UnprocessableRequestException(string code, string message) : base(message) => Code = code;
 

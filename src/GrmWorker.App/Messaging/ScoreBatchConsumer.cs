@@ -36,7 +36,7 @@ public sealed class ScoreBatchConsumer(
         foreach (var message in context.Message)
         {
             // The endpoint's filter sends these to the error queue before batching; never let one reach storage.
-            if (RequestIdRequiredFilter.Problem(message.Message) is { } problem)
+            if (RequestRules.RequestIdProblem(message.Message.RequestId) is { } problem)
             {
                 WorkerLog.Unprocessable(logger, message.MessageId?.ToString(), problem);
                 continue;
@@ -76,7 +76,7 @@ public sealed class ScoreBatchConsumer(
             }
             // To the route of this delivery: whoever re-sends a stored requestId listens on its own route, not on the
             // route of the copy that was stored (the same for a fresh job).
-            pending.Add(new OutgoingResult(requestId, JobOutcomes.RoutingKey(request.Request.Route), outcome.ResultJson));
+            pending.Add(new OutgoingResult(requestId, RequestRules.RoutingKey(request.Request.Route), outcome.ResultJson));
         }
         // A retry publishes only the results not confirmed yet.
         await resilience.Broker.ExecuteAsync(static (state, t) => new ValueTask(state.publisher.PublishAllAsync(state.pending, t)),

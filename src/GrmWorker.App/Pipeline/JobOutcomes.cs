@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using GrmWorker.Contracts;
 using GrmWorker.Scoring.Aggregation;
@@ -10,13 +9,11 @@ namespace GrmWorker.App.Pipeline;
 /// <summary>
 /// Turns a finished <see cref="JobRun"/> (or a rejection) into the <see cref="JobRecord"/> that is stored, its
 /// result JSON included. A job whose samples all fail to parse gets status <c>failed</c> with code
-/// <see cref="NoValidSamplesCode"/>, no rewards, and its samples still stored for audit (a random-weight model
+/// <see cref="ErrorCodes.NoValidSamples"/>, no rewards, and its samples still stored for audit (a random-weight model
 /// produces exactly this).
 /// </summary>
 internal static class JobOutcomes
 {
-    public const string NoValidSamplesCode = ErrorCodes.NoValidSamples;
-
     /// <summary>The strategy name of the rewards rows the live pipeline writes for a job with the default aggregation.</summary>
     public const string ResultStrategy = AggregationKind.Voting;
 
@@ -25,7 +22,7 @@ internal static class JobOutcomes
         var r = run.Request;
         var vote = Aggregator.For(run.Aggregation).Aggregate(run.Samples, run.ResponseCount);
         var scored = vote.SamplesValid > 0 && run.Failure is null;
-        var error = scored ? null : run.Failure ?? new ScoreError(NoValidSamplesCode,
+        var error = scored ? null : run.Failure ?? new ScoreError(ErrorCodes.NoValidSamples,
             $"none of the {vote.SamplesUsed} samples could be parsed (last: {(run.Samples.Count > 0 ? run.Samples[^1].Reason : null) ?? "no samples"})");
         var latencyMs = Math.Max(0, (completed - run.Incoming.ReceivedAt).TotalMilliseconds);
         var promptTokens = run.Records.Sum(s => (long)s.PromptTokens);
@@ -55,7 +52,7 @@ internal static class JobOutcomes
             Status = result.Status,
             ErrorCode = error?.Code,
             ErrorMessage = error?.Message,
-            RequestJson = StorableJson(run.Incoming.BodyJson),
+            RequestJson = RequestRules.StorableJson(run.Incoming.BodyJson),
             ResultJson = JsonSerializer.Serialize(result, WireJson.Options),
             ModelId = modelId,
             PromptVersion = PromptBuilder.PromptVersion,
@@ -76,21 +73,19 @@ internal static class JobOutcomes
         };
     }
 
-    public const string WorkerLostCode = ErrorCodes.WorkerLost;
-
     public static JobRecord Rejected(IncomingRequest incoming, ValidationFailure failure, string? modelId, DateTimeOffset completed) =>
         NotRun(incoming, ScoreStatus.Rejected, new ScoreError(failure.Code, failure.Message), modelId, completed);
 
     /// <summary>A request whose every run so far ended with its worker gone; it is not run again (see JobService).</summary>
     public static JobRecord WorkerLost(IncomingRequest incoming, int runs, string? modelId, DateTimeOffset completed) =>
-        NotRun(incoming, ScoreStatus.Failed, new ScoreError(WorkerLostCode,
+        NotRun(incoming, ScoreStatus.Failed, new ScoreError(ErrorCodes.WorkerLost,
             $"the request was taken up {runs} times by workers that stopped before they stored it (killed, out of memory?); it is not run again"),
             modelId, completed);
 
     private static JobRecord NotRun(IncomingRequest incoming, string status, ScoreError error, string? modelId, DateTimeOffset completed)
     {
         var r = incoming.Request;
-        var route = RoutingKey(r.Route);
+        var route = RequestRules.RoutingKey(r.Route);
         var result = new ScoreResult
         {
             RequestId = r.RequestId,
@@ -99,7 +94,7 @@ internal static class JobOutcomes
             Error = error,
             ModelId = modelId,
             LatencyMs = (long)Math.Max(0, (completed - incoming.ReceivedAt).TotalMilliseconds),
-            Metadata = r.Metadata is { } m && Unstorable(m) is not null ? null : r.Metadata,
+            Metadata = r.Metadata is { } m && RequestRules.Unstorable(m) is not null ? null : r.Metadata,
         };
         return new JobRecord
         {
@@ -108,81 +103,11 @@ internal static class JobOutcomes
             Status = status,
             ErrorCode = error.Code,
             ErrorMessage = error.Message,
-            RequestJson = StorableJson(incoming.BodyJson),
+            RequestJson = RequestRules.StorableJson(incoming.BodyJson),
             ResultJson = JsonSerializer.Serialize(result, WireJson.Options),
             ModelId = modelId,
             ReceivedAt = incoming.ReceivedAt,
             CompletedAt = completed < incoming.ReceivedAt ? incoming.ReceivedAt : completed,
         };
-    }
-
-    /// <summary>The route a result can be published and stored under: the request's, unless it is unusable as a routing key.</summary>
-    public static string RoutingKey(string? route) =>
-        string.IsNullOrWhiteSpace(route) || route.Contains('\0') || Encoding.UTF8.GetByteCount(route) > 255 ? "default" : route;
-
-    // A body jsonb cannot hold (see Unstorable) is kept out of the row instead of failing the write, and with it
-    // every other job of the batch.
-    private static string? StorableJson(string? body)
-    {
-        if (body is null) return null;
-        try
-        {
-            using var document = JsonDocument.Parse(body);
-            return Unstorable(document.RootElement) is null ? body : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>
-    /// The first part of <paramref name="json"/> Postgres' jsonb refuses, as (path, what), e.g. ("tag", "has a lone
-    /// UTF-16 surrogate"): a NUL character, a lone surrogate (in a value or a key), a number beyond double range.
-    /// Null when all of it can be stored.
-    /// </summary>
-    public static (string Path, string Problem)? Unstorable(JsonElement json, string path = "")
-    {
-        switch (json.ValueKind)
-        {
-            case JsonValueKind.String:
-                string text;
-                try
-                {
-                    text = json.GetString()!;
-                }
-                catch (InvalidOperationException)
-                {
-                    return (path, "has a lone UTF-16 surrogate");
-                }
-                return text.Contains('\0') ? (path, "has a NUL character (U+0000)") : null;
-            case JsonValueKind.Number:
-                return json.TryGetDouble(out var d) && double.IsFinite(d) ? null : (path, "is a number out of range");
-            case JsonValueKind.Array:
-                var i = 0;
-                foreach (var item in json.EnumerateArray())
-                {
-                    if (Unstorable(item, $"{path}[{i++}]") is { } found) return found;
-                }
-                return null;
-            case JsonValueKind.Object:
-                foreach (var property in json.EnumerateObject())
-                {
-                    string name;
-                    try
-                    {
-                        name = property.Name;
-                    }
-                    catch (InvalidOperationException)
-                    {
-                        return (path, "has a key with a lone UTF-16 surrogate");
-                    }
-                    if (name.Contains('\0')) return (path, "has a key with a NUL character (U+0000)");
-                    if (Unstorable(property.Value, path.Length == 0 ? name : $"{path}.{name}") is { } found) return found;
-                }
-                return null;
-            default:
-                return null;
-        }
     }
 }

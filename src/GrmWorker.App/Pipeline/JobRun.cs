@@ -143,11 +143,11 @@ internal sealed class JobRun
         {
             var spec = plan.Samples[i];
             var output = generated[i];
-            var text = Storable(output.Text ?? decode(output.Tokens));
+            var text = RequestRules.Storable(output.Text ?? decode(output.Tokens));
             var parsed = GrmOutputParser.Parse(text, ResponseCount);
             var sample = GrmSample.FromParsed(spec.Index, spec.Seed, spec.Permutation, parsed);
             _samples.Add(sample);
-            _records.Add(ToRecord(sample, text, spec.PromptIds.Length, output.Tokens.Count, roundTime));
+            _records.Add(SampleRowMapping.ToRecord(sample, text, spec.PromptIds.Length, output.Tokens.Count, roundTime));
         }
     }
 
@@ -197,38 +197,6 @@ internal sealed class JobRun
         // The shared prompt must not be empty; a row whose whole prompt is shared has no suffix.
         return Math.Max(1, length);
     }
-
-    private static SampleRecord ToRecord(GrmSample sample, string rawText, int promptTokens, int generatedTokens, TimeSpan roundTime) => new()
-    {
-        SampleIndex = sample.Index,
-        Seed = sample.Seed,
-        Permutation = sample.Permutation.Order,
-        RawText = rawText,
-        ParseStatus = ParseStatusName(sample.Status),
-        ParseReason = sample.Reason is null ? null : Storable(sample.Reason),
-        MetaScore = sample.MetaScore,
-        PromptTokens = promptTokens,
-        GeneratedTokens = generatedTokens,
-        LatencyMs = roundTime.TotalMilliseconds,
-        PromptVersion = sample.PromptVersion,
-        Principles = [.. sample.Principles.Select((p, i) => new PrincipleRecord(i, Storable(p.Text), p.Weight is >= 0 ? p.Weight : null))],
-        Critiques = [.. sample.Critiques.Select((c, i) => (c, i)).Where(x => x.c is not null).Select(x => new CritiqueRecord(x.i, Storable(x.c!)))],
-        Scores = sample.IsValid ? [.. sample.Scores!.Select((s, i) => new ScoreRecord(i, s))] : [],
-    };
-
-    public static string ParseStatusName(ParseStatus status) => status switch
-    {
-        ParseStatus.Ok => "ok",
-        ParseStatus.Empty => "empty",
-        ParseStatus.MissingScores => "missing_scores",
-        ParseStatus.WrongCount => "wrong_count",
-        ParseStatus.NotInteger => "not_integer",
-        ParseStatus.OutOfRange => "out_of_range",
-        _ => status.ToString(),
-    };
-
-    // Postgres text cannot hold U+0000; a model can generate it (byte-level tokens).
-    private static string Storable(string text) => text.Replace('\0', '\uFFFD');
 }
 
 /// <summary>One sample to draw: its index in the job, seed, shown order and full prompt ids.</summary>

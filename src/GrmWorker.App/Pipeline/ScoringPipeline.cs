@@ -29,11 +29,6 @@ public sealed class ScoringPipeline(
     ILogger<ScoringPipeline> logger,
     IMetaScorer? metaScorer = null)
 {
-    public const string UnsupportedCode = ErrorCodes.Unsupported;
-    public const string ContextCode = ErrorCodes.TooLarge;
-    public const string GenerationTimeoutCode = ErrorCodes.GenerationTimeout;
-    public const string InferenceErrorCode = ErrorCodes.InferenceError;
-
     private readonly PromptBuilder _prompts = new(engine.Chat);
 
     /// <summary>The GRM's model id, as results and rows name it.</summary>
@@ -84,7 +79,7 @@ public sealed class ScoringPipeline(
             catch (Exception ex) when (ex is TimeoutException or OrtRuntimeException)
             {
                 // Not transient for these jobs: running them again would fail again. Each gets a failed result.
-                var code = ex is TimeoutException ? GenerationTimeoutCode : InferenceErrorCode;
+                var code = ex is TimeoutException ? ErrorCodes.GenerationTimeout : ErrorCodes.InferenceError;
                 foreach (var plan in plans)
                 {
                     WorkerLog.RoundFailed(logger, plan.Run.Request.RequestId, code, ex.Message);
@@ -117,16 +112,13 @@ public sealed class ScoringPipeline(
         var r = incoming.Request;
         var w = worker.Value;
         if (ScoreRequestValidator.Validate(r, limits.Value) is { } failure) return PreparedJob.Rejected(failure);
-        if (NulField(r) is { } field) return PreparedJob.Rejected(new ValidationFailure(ScoreRequestValidator.InvalidCode, $"{field} contains a NUL character (U+0000)"));
-        if (LoneSurrogateField(r) is { } broken) return PreparedJob.Rejected(new ValidationFailure(ScoreRequestValidator.InvalidCode, $"{broken} has a lone UTF-16 surrogate"));
-        if (r.Metadata is { } metadata && JobOutcomes.Unstorable(metadata, "metadata") is { } bad)
-            return PreparedJob.Rejected(new ValidationFailure(ScoreRequestValidator.InvalidCode, $"{bad.Path} {bad.Problem}; metadata is stored as JSON and echoed back, so it must be storable"));
+        if (RequestRules.UnstorableField(r) is { } unstorable) return PreparedJob.Rejected(unstorable);
         var aggregation = r.Aggregation ?? w.DefaultAggregation;
         if (aggregation == AggregationKind.MetaRm && _metaScorer is null)
-            return PreparedJob.Rejected(new ValidationFailure(UnsupportedCode,
+            return PreparedJob.Rejected(new ValidationFailure(ErrorCodes.Unsupported,
                 $"aggregation '{aggregation}' needs a meta reward model, and this worker has none (setting {MetaRmScorer.DirectorySetting}); use 'voting'"));
         if (aggregation is not (AggregationKind.Voting or AggregationKind.MetaRm))
-            return PreparedJob.Rejected(new ValidationFailure(UnsupportedCode, $"aggregation '{aggregation}' is not one this worker knows; use 'voting' or 'meta-rm'"));
+            return PreparedJob.Rejected(new ValidationFailure(ErrorCodes.Unsupported, $"aggregation '{aggregation}' is not one this worker knows; use 'voting' or 'meta-rm'"));
 
         var kMax = r.KMax ?? stopping.Value.KMax;
         var kMin = Math.Min(r.KMin ?? stopping.Value.KMin, kMax);
@@ -139,7 +131,7 @@ public sealed class ScoringPipeline(
         var context = engine.ContextLength;
         if (promptTokens + maxNew + engine.ContextMargin > context)
         {
-            return PreparedJob.Rejected(new ValidationFailure(ContextCode,
+            return PreparedJob.Rejected(new ValidationFailure(ErrorCodes.TooLarge,
                 $"query, responses and reference take {promptTokens} prompt tokens; with maxNewTokens {maxNew} that exceeds the model context of {context} tokens"));
         }
         var temperature = (float)(r.Temperature ?? w.DefaultTemperature);
@@ -168,8 +160,8 @@ public sealed class ScoringPipeline(
         {
             foreach (var (run, _) in pending)
             {
-                WorkerLog.RoundFailed(logger, run.Request.RequestId, InferenceErrorCode, "meta-RM: " + ex.Message);
-                run.Fail(InferenceErrorCode, "meta-RM: " + ex.Message);
+                WorkerLog.RoundFailed(logger, run.Request.RequestId, ErrorCodes.InferenceError, "meta-RM: " + ex.Message);
+                run.Fail(ErrorCodes.InferenceError, "meta-RM: " + ex.Message);
             }
             return;
         }
@@ -179,34 +171,4 @@ public sealed class ScoringPipeline(
                 run.SetMetaScore(position, scores[next++]);
         WorkerLog.MetaScored(logger, next, pending.Length, clock.Elapsed.TotalMilliseconds);
     }
-
-    private static string? LoneSurrogateField(ScoreRequest r)
-    {
-        if (HasLoneSurrogate(r.Query)) return "query";
-        for (var i = 0; i < r.Responses.Count; i++)
-            if (HasLoneSurrogate(r.Responses[i])) return $"responses[{i}]";
-        if (r.Reference is { } reference && HasLoneSurrogate(reference)) return "reference";
-        return null;
-    }
-
-    private static bool HasLoneSurrogate(string text)
-    {
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
-            else if (char.IsSurrogate(text[i])) return true;
-        }
-        return false;
-    }
-
-    private static string? NulField(ScoreRequest r)
-    {
-        if (r.Route.Contains('\0')) return "route";
-        if (r.Query.Contains('\0')) return "query";
-        for (var i = 0; i < r.Responses.Count; i++)
-            if (r.Responses[i].Contains('\0')) return $"responses[{i}]";
-        if (r.Reference?.Contains('\0') == true) return "reference";
-        return null;
-    }
-
 }

@@ -15,7 +15,6 @@ internal sealed record RelabelJob(int LineNumber, JsonObject Source, ScoreReques
 /// </summary>
 internal sealed record RelabelReject(int LineNumber, string? RequestId, string Code, string Message)
 {
-    public const string InvalidJson = "invalid_json";
+    /// <summary>The one code of the rejects file that the wire does not carry (the others are in <see cref="ErrorCodes"/>).</summary>
     public const string DuplicateRequestId = "duplicate_request_id";
-    public const string Timeout = "timeout";
 }

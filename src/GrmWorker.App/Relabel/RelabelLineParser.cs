@@ -28,7 +28,7 @@ internal sealed class RelabelLineParser(string runKey, string runRoute, Validati
         {
             if (JsonNode.Parse(text) is not JsonObject parsed)
             {
-                reject = new RelabelReject(lineNumber, null, RelabelReject.InvalidJson, "the line is not a JSON object; each line must be one object with query and responses");
+                reject = new RelabelReject(lineNumber, null, ErrorCodes.InvalidJson, "the line is not a JSON object; each line must be one object with query and responses");
                 return false;
             }
             source = parsed;
@@ -38,13 +38,13 @@ internal sealed class RelabelLineParser(string runKey, string runRoute, Validati
         {
             // Its own "LineNumber: 0" would confuse: the file's line number is the reject's.
             var at = ex.BytePositionInLine is { } position ? $" at character {position + 1}" : "";
-            reject = new RelabelReject(lineNumber, null, RelabelReject.InvalidJson, $"not valid JSON{at}: {FirstSentence(ex.Message)}");
+            reject = new RelabelReject(lineNumber, null, ErrorCodes.InvalidJson, $"not valid JSON{at}: {FirstSentence(ex.Message)}");
             return false;
         }
         catch (ArgumentException ex)
         {
             // A property name repeated in one object.
-            reject = new RelabelReject(lineNumber, null, RelabelReject.InvalidJson, $"not valid JSON: {ex.Message}");
+            reject = new RelabelReject(lineNumber, null, ErrorCodes.InvalidJson, $"not valid JSON: {ex.Message}");
             return false;
         }
         var occurrence = NextOccurrence(canonical);
@@ -57,7 +57,7 @@ internal sealed class RelabelLineParser(string runKey, string runRoute, Validati
         }
         catch (JsonException ex)
         {
-            reject = new RelabelReject(lineNumber, ExplicitRequestId(source), ScoreRequestValidator.InvalidCode, Describe(ex));
+            reject = new RelabelReject(lineNumber, ExplicitRequestId(source), ErrorCodes.InvalidRequest, Describe(ex));
             return false;
         }
 

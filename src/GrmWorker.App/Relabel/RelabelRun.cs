@@ -203,7 +203,7 @@ internal static class RelabelRun
                 if (completion.Result is not { } result)
                 {
                     counters.JobTimedOut();
-                    await RejectAsync(new RelabelReject(job.LineNumber, job.RequestId, RelabelReject.Timeout,
+                    await RejectAsync(new RelabelReject(job.LineNumber, job.RequestId, ErrorCodes.Timeout,
                         $"no result within {args.Timeout} (--timeout); the next run sends it again"));
                 }
                 else if (result.Status == ScoreStatus.Rejected)

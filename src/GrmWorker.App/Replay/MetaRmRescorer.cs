@@ -24,7 +24,7 @@ internal sealed class MetaRmRescorer(IMetaScorer scorer)
         foreach (var stored in jobs)
         {
             var job = stored.Job;
-            var valid = StoredSamples.Take(job, k).Where(s => StoredSamples.IsValid(s, job.Responses.Count)).ToList();
+            var valid = StoredSamples.Take(job, k).Where(s => SampleRowMapping.IsValid(s, job.Responses.Count)).ToList();
             if (valid.Count == 0) continue;
             if (Query(job.RequestJson) is not { } query)
             {

@@ -68,7 +68,7 @@ internal sealed class ReplayRun(
                 outcome = outcome with { Written = written };
                 if (publisher is not null)
                 {
-                    pending.Add(new OutgoingResult(stored.Job.RequestId, JobOutcomes.RoutingKey(stored.Job.Route),
+                    pending.Add(new OutgoingResult(stored.Job.RequestId, RequestRules.RoutingKey(stored.Job.Route),
                         ReplayResultJson.Build(stored.Job, strategy, outcome)));
                 }
             }
