@@ -63,7 +63,7 @@ internal static class StoppingCommand
         if (args.Fit && fitted is null) throw new CliException(ExitCodes.BadInput, "--fit: too few items with two or more responses and four valid samples to fit a prior");
         var stopping = Settings(args, environment, args.Fit ? fitted : null, items.Min(i => i.Samples.Count));
         var bounds = ParseBounds(args.ErrorBounds) ?? [stopping.ErrorBound];
-        var rows = bounds.Select(d => StoppingReplay.Run(items, stopping with { ErrorBound = d })).ToArray();
+        var rows = bounds.Select(d => DumpReplay.Run(items, stopping with { ErrorBound = d })).ToArray();
         if (args.Json) environment.Out.WriteLine(JsonSerializer.Serialize(new { items = items.Count, stopping, fittedPrior = fitted, replays = rows }, JsonOptions));
         else Print(environment.Out, items.Count, stopping, fitted, rows);
         return ExitCodes.Ok;

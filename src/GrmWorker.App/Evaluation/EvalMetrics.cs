@@ -79,16 +79,7 @@ public static class EvalMetrics
     {
         ArgumentNullException.ThrowIfNull(samples);
         ArgumentNullException.ThrowIfNull(rule);
-        var drawn = 0;
-        StoppingDecision? last = null;
-        while (rule.Options.NextDrawCount(drawn, last) is var next and > 0)
-        {
-            drawn += next;
-            if (drawn > samples.Count) throw new ArgumentException($"the rule wants {drawn} samples; only {samples.Count} were drawn", nameof(samples));
-            last = rule.Evaluate(samples.Take(drawn).ToArray(), responseCount);
-            if (last.Stop) break;
-        }
-        return drawn;
+        return StoppingReplay.Run(rule, [.. samples], responseCount).Drawn;
     }
 
     private static bool GreedyRight(ItemSamples item) => RanksBestFirst(item.Greedy, item.Item.Best);

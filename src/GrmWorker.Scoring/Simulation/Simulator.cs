@@ -56,17 +56,7 @@ public static class Simulator
         var stream = new GrmSample[kMax];
         for (var i = 0; i < kMax; i++)
             stream[i] = grm.DrawSample(job, i);
-        var drawn = 0;
-        var rounds = 0;
-        StoppingDecision? last = null;
-        while (true)
-        {
-            rounds++;
-            drawn += rule.Options.NextDrawCount(drawn, last);
-            last = rule.Evaluate(new ArraySegment<GrmSample>(stream, 0, drawn), n);
-            if (last.Stop)
-                break;
-        }
+        var (drawn, rounds) = StoppingReplay.Run(rule, stream, n);
         var full = Voting.Vote(stream, n);
         var used = Voting.Vote(new ArraySegment<GrmSample>(stream, 0, drawn), n);
         return new JobOutcome(drawn, kMax, full, used, rounds);

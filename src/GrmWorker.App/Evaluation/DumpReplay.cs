@@ -7,7 +7,7 @@ namespace GrmWorker.App.Evaluation;
 /// A stopping rule replayed round by round on stored sample streams (pure): accuracy of voting over the samples it
 /// used (the true best strictly on top), agreement with full k_max voting on the same stream, samples and rounds.
 /// </summary>
-public static class StoppingReplay
+public static class DumpReplay
 {
     public static StoppingReplayFigures Run(IReadOnlyList<DumpedItem> items, StoppingOptions stopping)
     {
@@ -19,13 +19,14 @@ public static class StoppingReplay
         foreach (var item in items)
         {
             var stream = item.Samples.Take(stopping.KMax).ToArray();
-            var (used, roundCount) = Replay(stream, item.ResponseCount, rule);
+            var (used, roundCount) = StoppingReplay.Run(rule, stream, item.ResponseCount);
             var early = Aggregator.Voting.Aggregate(stream[..used], item.ResponseCount);
             var full = Aggregator.Voting.Aggregate(stream, item.ResponseCount);
-            var d = (Right(early, item.Best) ? 1 : 0) - (Right(full, item.Best) ? 1 : 0);
-            right += Right(early, item.Best) ? 1 : 0;
-            fullRight += Right(full, item.Best) ? 1 : 0;
-            differenceSquares += d * d;
+            var earlyRight = Right(early, item.Best) ? 1 : 0;
+            var fullIsRight = Right(full, item.Best) ? 1 : 0;
+            right += earlyRight;
+            fullRight += fullIsRight;
+            differenceSquares += (earlyRight - fullIsRight) * (earlyRight - fullIsRight);
             agree += early.HasVotes == full.HasVotes && (!full.HasVotes || early.Best == full.Best) ? 1 : 0;
             samples += used;
             rounds += roundCount;
@@ -36,22 +37,6 @@ public static class StoppingReplay
         var differenceError = n < 2 ? 0 : Math.Sqrt((differenceSquares / n - difference * difference) / (n - 1));
         return new StoppingReplayFigures(stopping.ErrorBound, new EvalAccuracy(right, n), new EvalAccuracy(fullRight, n),
             new EvalAccuracy(agree, n), samples / n / stopping.KMax, rounds / n, difference, differenceError);
-    }
-
-    /// <summary>How many of the stream the rule draws (rounds of <see cref="StoppingOptions.NextDrawCount(int, StoppingDecision?)"/>), and in how many rounds.</summary>
-    private static (int Used, int Rounds) Replay(GrmSample[] stream, int responseCount, IStoppingRule rule)
-    {
-        var drawn = 0;
-        var rounds = 0;
-        StoppingDecision? last = null;
-        while (rule.Options.NextDrawCount(drawn, last) is var next and > 0)
-        {
-            drawn += next;
-            rounds++;
-            last = rule.Evaluate(stream[..drawn], responseCount);
-            if (last.Stop) break;
-        }
-        return (drawn, rounds);
     }
 
     private static bool Right(VoteResult result, int best) => result.HasVotes && EvalMetrics.StrictlyHighest(result.VoteSums, best);
