@@ -38,12 +38,12 @@ public static class SampleDumpReader
         return items;
     }
 
-    private static DumpLine Parse(string path, int lineNumber, string line)
+    private static SampleDumpLine Parse(string path, int lineNumber, string line)
     {
-        DumpLine? d;
+        SampleDumpLine? d;
         try
         {
-            d = JsonSerializer.Deserialize<DumpLine>(line, Options);
+            d = JsonSerializer.Deserialize<SampleDumpLine>(line, Options);
         }
         catch (JsonException ex)
         {
@@ -59,13 +59,10 @@ public static class SampleDumpReader
         return problem is null ? d! : throw new EvalDataException($"{path}:{lineNumber}: {problem}");
     }
 
-    private static GrmSample ToSample(DumpLine d, int n) =>
+    private static GrmSample ToSample(SampleDumpLine d, int n) =>
         d.Scores is { } scores && d.ParseStatus == SampleRowMapping.OkStatusName
             ? new GrmSample(d.Sample, d.Seed, new Permutation(d.Permutation!), ParseStatus.Ok, null, scores, [], new string?[n], d.MetaScore)
-            : GrmSample.Invalid(d.Sample, n, ParseStatus.MissingScores, d.ParseStatus ?? "unparsed", d.Seed);
-
-    private sealed record DumpLine(int Item, string? Id, int Sample, long Seed, IReadOnlyList<int>? Permutation, string? ParseStatus,
-        IReadOnlyList<int>? Scores, double? MetaScore, int Best);
+            : GrmSample.Invalid(d.Sample, n, SampleRowMapping.UnparsedStatus(d.ParseStatus), d.ParseStatus ?? "unparsed", d.Seed);
 }
 
 /// <summary>One item of a sample dump: its draws in order and its true best response.</summary>

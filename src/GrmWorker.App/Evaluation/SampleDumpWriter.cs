@@ -25,14 +25,10 @@ public sealed class SampleDumpWriter(TextWriter writer)
         for (var j = 0; j < samples.Count; j++)
         {
             var s = samples[j];
-            var line = new DumpLine(
+            var line = new SampleDumpLine(
                 item.Index, item.Id, s.Index, s.Seed, s.Permutation.Order, drawn.Texts[j], SampleRowMapping.ParseStatusName(s.Status),
                 s.IsValid ? s.Scores : null, s.MetaScore, item.Best, EvalMetrics.RanksBestFirst(s, item.Best), drawn.GeneratedTokens[j]);
             await writer.WriteLineAsync(JsonSerializer.Serialize(line, Options).AsMemory(), cancellationToken);
         }
     }
-
-    private sealed record DumpLine(
-        int Item, string? Id, int Sample, long Seed, IReadOnlyList<int> Permutation, string Text, string ParseStatus,
-        IReadOnlyList<int>? Scores, double? MetaScore, int Best, bool RanksBestFirst, int GeneratedTokens);
 }

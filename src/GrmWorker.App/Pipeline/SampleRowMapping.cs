@@ -20,6 +20,13 @@ internal static class SampleRowMapping
     private static readonly Dictionary<string, ParseStatus> Statuses =
         Enum.GetValues<ParseStatus>().ToDictionary(ParseStatusName, s => s, StringComparer.Ordinal);
 
+    /// <summary>
+    /// The status of a stored sample that cannot vote, from its stored name: a name this build does not know, or "ok"
+    /// without a full set of scores, counts as missing scores.
+    /// </summary>
+    public static ParseStatus UnparsedStatus(string? name) =>
+        name is not null && Statuses.TryGetValue(name, out var status) && status != ParseStatus.Ok ? status : ParseStatus.MissingScores;
+
     public static string ParseStatusName(ParseStatus status) => status switch
     {
         ParseStatus.Ok => OkStatusName,
@@ -75,8 +82,7 @@ internal static class SampleRowMapping
         var principles = s.Principles.OrderBy(p => p.Ordinal).Select(p => new Principle(p.Text, p.Weight)).ToArray();
         if (!IsValid(s, responseCount))
         {
-            var status = Statuses.GetValueOrDefault(s.ParseStatus, ParseStatus.MissingScores);
-            return new GrmSample(s.SampleIndex, s.Seed, permutation, status == ParseStatus.Ok ? ParseStatus.MissingScores : status,
+            return new GrmSample(s.SampleIndex, s.Seed, permutation, UnparsedStatus(s.ParseStatus),
                 s.ParseReason ?? "stored without a score for every response", null, principles, critiques, metaScore) { PromptVersion = s.PromptVersion };
         }
         var scores = new int[responseCount];
