@@ -67,12 +67,7 @@ public sealed class JobQuery(NpgsqlDataSource dataSource)
         await using var db = new GrmDbContext(_contextOptions);
         var rows = await db.Jobs
             .Where(j => ids.Contains(j.Id))
-            .Include(j => j.Responses)
-            .Include(j => j.Rewards)
-            .Include(j => j.Samples).ThenInclude(s => s.Principles)
-            .Include(j => j.Samples).ThenInclude(s => s.Critiques)
-            .Include(j => j.Samples).ThenInclude(s => s.Scores)
-            .AsSplitQuery()
+            .WithWholeJob()
             .OrderBy(j => j.Id)
             .ToListAsync(cancellationToken);
         return [.. rows.Select(r => new StoredJob(r.Id, r.CreatedAt, JobReader.ToRecord(r)))];

@@ -60,12 +60,7 @@ public sealed class JobReader(NpgsqlDataSource dataSource)
         await using var db = CreateContext();
         var row = await db.Jobs
             .Where(j => j.RequestId == requestId)
-            .Include(j => j.Responses)
-            .Include(j => j.Rewards)
-            .Include(j => j.Samples).ThenInclude(s => s.Principles)
-            .Include(j => j.Samples).ThenInclude(s => s.Critiques)
-            .Include(j => j.Samples).ThenInclude(s => s.Scores)
-            .AsSplitQuery()
+            .WithWholeJob()
             .SingleOrDefaultAsync(cancellationToken);
         return row is null ? null : new StoredJob(row.Id, row.CreatedAt, ToRecord(row));
     }

@@ -57,20 +57,6 @@ public sealed class GoldenGreedyTests(TinyModel tiny)
         var model = ioBindingAndPadding ? tiny.BoundModel : tiny.Model;
         var settings = GeneratorSettings.From(tiny.Config);
         var generator = new BatchedGenerator(model, settings);
-        // Eight prompts of different lengths and budgets, so rows finish at different steps.
-        var prompts = Enumerable.Range(0, 8)
-            .Select(i => tiny.Cases[i % tiny.Cases.Count].PromptIds.Take(3 + (i * 37 % 200)).ToArray())
-            .ToArray();
-        var jobs = prompts.Select((p, i) => GenerationJob.Create(p, 1, 0, SamplingOptions.GreedyDecoding, 6 + (5 * i))).ToList();
-
-        var batched = generator.Generate(jobs, CancellationToken.None);
-
-        for (var i = 0; i < jobs.Count; i++)
-        {
-            var single = generator.Generate([jobs[i]], CancellationToken.None).Jobs[0][0];
-            Assert.Equal(single.Tokens, batched.Jobs[i][0].Tokens);
-            Assert.Equal(single.FinishReason, batched.Jobs[i][0].FinishReason);
-        }
-        Assert.Contains(batched.Jobs, j => j[0].Tokens.Count != batched.Jobs[0][0].Tokens.Count);
+        BatchParity.AssertBatchOfEightEqualsSingleRuns(generator, tiny.Cases);
     }
 }
