@@ -124,83 +124,58 @@ internal static class JobRowCopy
         await CompleteAsync(copy, "grm_samples", sent, cancellationToken);
     }
 
-    private static async Task CopyPrinciplesAsync(NpgsqlConnection connection, IReadOnlyList<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken)
-    {
-        if (!jobs.Any(j => j.Job.Samples.Any(s => s.Principles.Count > 0))) return;
-        await using var copy = await connection.BeginBinaryImportAsync(
-            "COPY principles (job_id, sample_index, ordinal, text, weight) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        long sent = 0;
-        for (var k = 0; k < jobs.Count; k++)
+    private static Task CopyPrinciplesAsync(NpgsqlConnection connection, IReadOnlyList<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken) =>
+        CopySampleItemsAsync(connection, "principles", "ordinal, text, weight", jobs, rows, s => s.Principles, async (copy, p, ct) =>
         {
-            var (jobId, job) = jobs[k];
-            foreach (var s in job.Samples)
-            {
-                foreach (var p in s.Principles)
-                {
-                    await copy.StartRowAsync(cancellationToken);
-                    await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
-                    await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, cancellationToken);
-                    await copy.WriteAsync(p.Ordinal, NpgsqlDbType.Integer, cancellationToken);
-                    await copy.WriteAsync(p.Text, NpgsqlDbType.Text, cancellationToken);
-                    await WriteAsync(copy, p.Weight, NpgsqlDbType.Double, cancellationToken);
-                }
-                rows[k] += s.Principles.Count;
-                sent += s.Principles.Count;
-            }
-        }
-        await CompleteAsync(copy, "principles", sent, cancellationToken);
-    }
+            await copy.WriteAsync(p.Ordinal, NpgsqlDbType.Integer, ct);
+            await copy.WriteAsync(p.Text, NpgsqlDbType.Text, ct);
+            await WriteAsync(copy, p.Weight, NpgsqlDbType.Double, ct);
+        }, cancellationToken);
 
-    private static async Task CopyCritiquesAsync(NpgsqlConnection connection, IReadOnlyList<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken)
-    {
-        if (!jobs.Any(j => j.Job.Samples.Any(s => s.Critiques.Count > 0))) return;
-        await using var copy = await connection.BeginBinaryImportAsync(
-            "COPY critiques (job_id, sample_index, response_index, text) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        long sent = 0;
-        for (var k = 0; k < jobs.Count; k++)
+    private static Task CopyCritiquesAsync(NpgsqlConnection connection, IReadOnlyList<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken) =>
+        CopySampleItemsAsync(connection, "critiques", "response_index, text", jobs, rows, s => s.Critiques, async (copy, c, ct) =>
         {
-            var (jobId, job) = jobs[k];
-            foreach (var s in job.Samples)
-            {
-                foreach (var c in s.Critiques)
-                {
-                    await copy.StartRowAsync(cancellationToken);
-                    await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
-                    await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, cancellationToken);
-                    await copy.WriteAsync(c.ResponseIndex, NpgsqlDbType.Integer, cancellationToken);
-                    await copy.WriteAsync(c.Text, NpgsqlDbType.Text, cancellationToken);
-                }
-                rows[k] += s.Critiques.Count;
-                sent += s.Critiques.Count;
-            }
-        }
-        await CompleteAsync(copy, "critiques", sent, cancellationToken);
-    }
+            await copy.WriteAsync(c.ResponseIndex, NpgsqlDbType.Integer, ct);
+            await copy.WriteAsync(c.Text, NpgsqlDbType.Text, ct);
+        }, cancellationToken);
 
-    private static async Task CopyScoresAsync(NpgsqlConnection connection, IReadOnlyList<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken)
+    private static Task CopyScoresAsync(NpgsqlConnection connection, IReadOnlyList<(long Id, JobRecord Job)> jobs, int[] rows, CancellationToken cancellationToken) =>
+        CopySampleItemsAsync(connection, "scores", "response_index, score", jobs, rows, s => s.Scores, async (copy, sc, ct) =>
+        {
+            await copy.WriteAsync(sc.ResponseIndex, NpgsqlDbType.Integer, ct);
+            await copy.WriteAsync(checked((short)sc.Score), NpgsqlDbType.Smallint, ct);
+        }, cancellationToken);
+
+    /// <summary>
+    /// One table of per-sample items (principles, critiques, scores): a row per item, keyed (job_id, sample_index)
+    /// followed by the item's own <paramref name="columns"/>, which <paramref name="writeItem"/> writes.
+    /// </summary>
+    private static async Task CopySampleItemsAsync<T>(NpgsqlConnection connection, string table, string columns,
+        IReadOnlyList<(long Id, JobRecord Job)> jobs, int[] rows, Func<SampleRecord, IReadOnlyList<T>> items,
+        Func<NpgsqlBinaryImporter, T, CancellationToken, Task> writeItem, CancellationToken cancellationToken)
     {
-        if (!jobs.Any(j => j.Job.Samples.Any(s => s.Scores.Count > 0))) return;
+        if (!jobs.Any(j => j.Job.Samples.Any(s => items(s).Count > 0))) return;
         await using var copy = await connection.BeginBinaryImportAsync(
-            "COPY scores (job_id, sample_index, response_index, score) FROM STDIN (FORMAT BINARY)", cancellationToken);
+            $"COPY {table} (job_id, sample_index, {columns}) FROM STDIN (FORMAT BINARY)", cancellationToken);
         long sent = 0;
         for (var k = 0; k < jobs.Count; k++)
         {
             var (jobId, job) = jobs[k];
             foreach (var s in job.Samples)
             {
-                foreach (var sc in s.Scores)
+                var sampleItems = items(s);
+                foreach (var item in sampleItems)
                 {
                     await copy.StartRowAsync(cancellationToken);
                     await copy.WriteAsync(jobId, NpgsqlDbType.Bigint, cancellationToken);
                     await copy.WriteAsync(s.SampleIndex, NpgsqlDbType.Integer, cancellationToken);
-                    await copy.WriteAsync(sc.ResponseIndex, NpgsqlDbType.Integer, cancellationToken);
-                    await copy.WriteAsync(checked((short)sc.Score), NpgsqlDbType.Smallint, cancellationToken);
+                    await writeItem(copy, item, cancellationToken);
                 }
-                rows[k] += s.Scores.Count;
-                sent += s.Scores.Count;
+                rows[k] += sampleItems.Count;
+                sent += sampleItems.Count;
             }
         }
-        await CompleteAsync(copy, "scores", sent, cancellationToken);
+        await CompleteAsync(copy, table, sent, cancellationToken);
     }
 
     internal static async Task CopyRewardsAsync(NpgsqlConnection connection, List<(long Id, IReadOnlyList<RewardRecord> Rewards)> jobs, int[] rows, CancellationToken cancellationToken)
