@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
-using GrmWorker.Cli.Relabel;
+using GrmWorker.Cli.Views;
 using GrmWorker.Worker.Relabel;
 using GrmWorker.Worker.Runs;
 
@@ -62,8 +62,16 @@ internal static class RelabelCommand
     public static Task<int> RunAsync(RelabelArguments args, CliEnvironment environment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(args);
         var runner = new CliRunner("relabel", environment) { PostgresAlternative = "pass --no-store to score without storing, or leave out --local" };
-        return runner.RunAsync(() => RelabelRun.ExecuteAsync(args, environment, runner, cancellationToken), cancellationToken);
+        return runner.RunAsync(async () =>
+        {
+            var summary = await RelabelRun.ExecuteAsync(args, environment, RelabelDisplay.RunAsync, postgres => runner.Postgres = postgres, cancellationToken);
+            RelabelSummaryView.Print(summary, environment, args.Json);
+            if (summary.Interrupted)
+                await environment.Error.WriteLineAsync($"grm relabel: interrupted; {summary.Written} lines are in {args.Output}; run the same command again to send the rest");
+            return summary.ExitCode;
+        }, cancellationToken);
     }
 
     /// <summary>"90s", "30m", "2h", "1d", plain seconds ("600") or a TimeSpan ("00:10:00").</summary>

@@ -1,30 +1,32 @@
 using System.Threading.Channels;
-using GrmWorker.Cli.Views;
 using GrmWorker.Contracts;
 using GrmWorker.Scoring.Stopping;
 using GrmWorker.Storage;
 using GrmWorker.Worker.Hosting;
 using GrmWorker.Worker.Messaging;
-using GrmWorker.Worker.Relabel;
 using GrmWorker.Worker.Runs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace GrmWorker.Cli.Relabel;
+namespace GrmWorker.Worker.Relabel;
 
 /// <summary>
 /// One `grm relabel` run. Pass 1 reads IN: parses and checks each line (bad ones go to the rejects file at once),
 /// derives requestIds, and finds the lines already done (<see cref="RelabelCheckpoint"/>). Pass 2 reads IN again and
 /// sends the rest to the backend; each completion is written to OUT.partial or the rejects file as it arrives. At the
-/// end, also after Ctrl+C or a failure, OUT is rewritten in input order from what is done.
+/// end, also after Ctrl+C or a failure, OUT is rewritten in input order from what is done. The caller shows the
+/// progress (<paramref name="progress"/>) and prints the returned summary.
 /// </summary>
 internal static class RelabelRun
 {
-    public static async Task<int> ExecuteAsync(RelabelArguments args, CliEnvironment environment, CliRunner runner, CancellationToken cancellationToken)
+    /// <param name="usingPostgres">Told the database ("host:port/db as user") once a --local run stores in it, for messages.</param>
+    public static async Task<RelabelSummary> ExecuteAsync(RelabelArguments args, CliEnvironment environment, RelabelProgress progress, Action<string> usingPostgres,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(environment);
-        ArgumentNullException.ThrowIfNull(runner);
+        ArgumentNullException.ThrowIfNull(progress);
+        ArgumentNullException.ThrowIfNull(usingPostgres);
         Check(args);
         var configuration = CliServices.Configuration(environment with { Settings = Overrides(args, environment.Settings) });
         var limits = configuration.GetSection(WorkerServiceCollectionExtensions.ValidationSection).Get<ValidationLimits>() ?? new ValidationLimits();
@@ -49,12 +51,12 @@ internal static class RelabelRun
         {
             if (counters.ToSend > 0)
             {
-                await using var backend = await CreateBackendAsync(args, environment, configuration, runner, plan.Routes, completions.Writer, cancellationToken);
+                await using var backend = await CreateBackendAsync(args, environment, configuration, usingPostgres, plan.Routes, completions.Writer, cancellationToken);
                 consumer = ConsumeAsync(completions.Reader, args, checkpoint, rejects, reporter, counters, defaultKMax, stop);
                 reporter.Hold = live;
                 try
                 {
-                    await RelabelDisplay.RunAsync(counters, $"relabel {Path.GetFileName(args.Input)}", live, environment.Error, args.ProgressInterval, async () =>
+                    await progress(counters, $"relabel {Path.GetFileName(args.Input)}", live, environment.Error, args.ProgressInterval, async () =>
                     {
                         await SendAsync(args.Input, new RelabelLineParser(runKey, runRoute, limits), plan.Skip, backend, counters, stop.Token);
                         await backend.DrainAsync(stop.Token);
@@ -82,11 +84,7 @@ internal static class RelabelRun
             : counters.TimedOut > 0 ? ExitCodes.Unavailable
             : counters.Rejected > 0 ? ExitCodes.BadInput
             : ExitCodes.Ok;
-        RelabelSummary.From(counters, args.Input, args.Output, rejectsPath, args.Local ? "local" : "broker", written, interrupted, exitCode)
-            .Print(environment, args.Json);
-        if (interrupted)
-            await environment.Error.WriteLineAsync($"grm relabel: interrupted; {written} lines are in {args.Output}; run the same command again to send the rest");
-        return exitCode;
+        return RelabelSummary.From(counters, args.Input, args.Output, rejectsPath, args.Local ? "local" : "broker", written, interrupted, exitCode);
     }
 
     private static void Check(RelabelArguments a)
@@ -162,7 +160,7 @@ internal static class RelabelRun
         }
     }
 
-    private static async Task<IRelabelBackend> CreateBackendAsync(RelabelArguments args, CliEnvironment environment, IConfiguration configuration, CliRunner runner,
+    private static async Task<IRelabelBackend> CreateBackendAsync(RelabelArguments args, CliEnvironment environment, IConfiguration configuration, Action<string> usingPostgres,
         IReadOnlyCollection<string> routes, ChannelWriter<JobCompletion> completions, CancellationToken cancellationToken)
     {
         if (args.Local)
@@ -178,7 +176,7 @@ internal static class RelabelRun
                     s.AddJobService(configuration);
                 }
             });
-            if (store) runner.Postgres = CliServices.DescribePostgres(configuration);
+            if (store) usingPostgres(CliServices.DescribePostgres(configuration));
             return await LocalRelabelBackend.CreateAsync(services, store, completions, cancellationToken);
         }
         var rabbit = configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
