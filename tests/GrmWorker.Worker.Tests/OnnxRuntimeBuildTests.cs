@@ -49,11 +49,11 @@ public sealed class OnnxRuntimeBuildTests : IDisposable
     [Fact]
     public async Task The_cuda_build_publishes_and_on_a_host_without_cuda_stops_naming_the_library_and_the_setting()
     {
-        var project = Path.Combine(ServiceSettings.RepoRoot, "src", "GrmWorker.App", "GrmWorker.App.csproj");
+        var project = Path.Combine(ServiceSettings.RepoRoot, "src", "GrmWorker.Cli", "GrmWorker.Cli.csproj");
         var (code, _, log) = await RunAsync("dotnet",
             ["publish", project, "-c", "Release", "-r", "linux-x64", "-p:GrmExecution=cuda", "--artifacts-path", _temp, "-nologo", "-v", "quiet"], [], json: false);
         Assert.True(code == 0, "publish with GrmExecution=cuda failed: " + log);
-        var published = Path.Combine(_temp, "publish", "GrmWorker.App", "release_linux-x64");
+        var published = Path.Combine(_temp, "publish", "GrmWorker.Cli", "release_linux-x64");
         Assert.True(File.Exists(Path.Combine(published, "libonnxruntime_providers_cuda.so")), "the CUDA provider library is not in the publish folder");
 
         (code, var json, log) = await RunAsync(Path.Combine(published, "grm"), ["info", "--execution-provider", "cuda", "--model", TinyModel, "--json"], []);

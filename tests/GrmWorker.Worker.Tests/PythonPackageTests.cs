@@ -68,7 +68,7 @@ public sealed partial class PythonPackageTests(BundledGrmWorkerFixture worker, P
         await using var proxy = new TcpPauseProxy(ServiceSettings.Get("GRM_RABBITMQ__HOST"), int.Parse(ServiceSettings.Get("GRM_RABBITMQ__PORT"), CultureInfo.InvariantCulture));
         var seen = 0;
         var firstResults = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var script = Path.Combine(ServiceSettings.RepoRoot, "tests", "GrmWorker.App.Tests", "python", "score_many_through_cut.py");
+        var script = Path.Combine(ServiceSettings.RepoRoot, "tests", "GrmWorker.Worker.Tests", "python", "score_many_through_cut.py");
 
         var run = venv.RunAsync(worker, [script, jobs.ToString(CultureInfo.InvariantCulture)], Limit, proxy.Port, line =>
         {

@@ -1,6 +1,6 @@
 namespace GrmWorker.Worker.Runs;
 
-/// <summary>A command stops with this exit code and message (printed once, by <see cref="CliRunner"/>).</summary>
+/// <summary>A command stops with this exit code and message (printed once, by the CLI's <c>CliRunner</c>).</summary>
 internal sealed class CliException : Exception
 {
     public CliException(int exitCode, string message)
