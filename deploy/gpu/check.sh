@@ -24,9 +24,9 @@ if [[ -z "${GRM_BIN:-}" ]]; then
   command -v dotnet >/dev/null || fail "no dotnet SDK to build with; set GRM_BIN to a published CUDA build instead"
   # its own artifacts path: the CUDA restore must not touch the CPU build's obj/ folders
   echo "gpu check: publishing the CUDA build (-p:GrmExecution=cuda) under $OUT/build"
-  dotnet publish src/GrmWorker.App -c Release -r linux-x64 -p:GrmExecution=cuda --artifacts-path "$OUT/build" -nologo -v quiet \
+  dotnet publish src/GrmWorker.Cli -c Release -r linux-x64 -p:GrmExecution=cuda --artifacts-path "$OUT/build" -nologo -v quiet \
     >"$OUT/publish.log" 2>&1 || fail "publish failed; see $OUT/publish.log"
-  GRM_BIN="$OUT/build/publish/GrmWorker.App/release_linux-x64"
+  GRM_BIN="$OUT/build/publish/GrmWorker.Cli/release_linux-x64"
   dotnet publish bench/GrmWorker.Bench -c Release -r linux-x64 -p:GrmExecution=cuda --artifacts-path "$OUT/build" -nologo -v quiet \
     >>"$OUT/publish.log" 2>&1 || fail "publish of grm-bench failed; see $OUT/publish.log"
   GRM_BENCH_BIN="$OUT/build/publish/GrmWorker.Bench/release_linux-x64"

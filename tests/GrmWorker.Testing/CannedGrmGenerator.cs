@@ -1,12 +1,12 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
-using GrmWorker.App.Pipeline;
 using GrmWorker.Inference;
 using GrmWorker.Inference.Generation;
 using GrmWorker.Inference.Tokenization;
 using GrmWorker.Scoring.Prompting;
 using GrmWorker.Scoring.Sampling;
+using GrmWorker.Worker.Pipeline;
 
 namespace GrmWorker.Testing;
 

@@ -6,8 +6,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 . deploy/local/env.sh >/dev/null
-dotnet build src/GrmWorker.App -c Release -nologo -v quiet >/dev/null
-BIN="$ROOT/src/GrmWorker.App/bin/Release/net10.0/grm.dll"
+dotnet build src/GrmWorker.Cli -c Release -nologo -v quiet >/dev/null
+BIN="$ROOT/src/GrmWorker.Cli/bin/Release/net10.0/grm.dll"
 OUT="$ROOT/artifacts/client-bench"; mkdir -p "$OUT"
 PORT="${BENCH_GATEWAY_PORT:-18090}"
 GRM_HTTP__URL= Logging__LogLevel__Default=Warning dotnet "$BIN" serve >"$OUT/worker.log" 2>&1 &

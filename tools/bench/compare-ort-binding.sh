@@ -17,8 +17,10 @@ if [[ -z "${OLD_BIN:-}" ]]; then
   WT="$OUT/old-src"; rm -rf "$WT"; git -C "$ROOT" worktree prune
   git -C "$ROOT" worktree add --detach "$WT" "$OLD_COMMIT" >/dev/null
   # the old build fetched ONNX Runtime from npm; point it at this build's library instead
-  GRM_ORT_LIBRARY="$ORT_LIB" dotnet build "$WT/src/GrmWorker.App" -c Release -nologo -v quiet -p:GRM_ORT_LIBRARY="$ORT_LIB" >/dev/null
-  OLD_BIN="$WT/src/GrmWorker.App/bin/Release/net10.0"
+  # the project whose assembly is `grm` in that commit (the single executable project before the Worker/Cli split)
+  OLD_PROJECT="$(dirname "$(grep -l '<AssemblyName>grm</AssemblyName>' "$WT"/src/*/*.csproj | head -1)")"
+  GRM_ORT_LIBRARY="$ORT_LIB" dotnet build "$OLD_PROJECT" -c Release -nologo -v quiet -p:GRM_ORT_LIBRARY="$ORT_LIB" >/dev/null
+  OLD_BIN="$OLD_PROJECT/bin/Release/net10.0"
 fi
 for i in $(seq 1 "$ROUNDS"); do
   (cd "$ROOT" && GRM_ORT_LIBRARY="$ORT_LIB" dotnet "$OLD_BIN/grm.dll" bench inference --no-torch --json >"$OUT/old-$i.json")

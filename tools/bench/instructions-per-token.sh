@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 SHORT="${1:-16}"; LONG="${2:-80}"
-NEW_BIN="$ROOT/src/GrmWorker.App/bin/Release/net10.0"
+NEW_BIN="$ROOT/src/GrmWorker.Cli/bin/Release/net10.0"
 LIB="$NEW_BIN/runtimes/linux-x64/native/libonnxruntime.so"
 OUT="$ROOT/artifacts/instructions"; mkdir -p "$OUT"
 : "${OLD_BIN:?set OLD_BIN to a build of the old engine (tools/bench/compare-ort-binding.sh builds one under artifacts/bench-binding/old-src)}"

@@ -10,8 +10,8 @@ cd "$ROOT"
 JOBS="${1:-48}"; shift || true
 BUDGETS=("$@"); ((${#BUDGETS[@]})) || BUDGETS=(default 268435456 67108864)
 . deploy/local/env.sh >/dev/null
-dotnet build src/GrmWorker.App -c Release -nologo -v quiet >/dev/null
-BIN="$ROOT/src/GrmWorker.App/bin/Release/net10.0/grm.dll"
+dotnet build src/GrmWorker.Cli -c Release -nologo -v quiet >/dev/null
+BIN="$ROOT/src/GrmWorker.Cli/bin/Release/net10.0/grm.dll"
 OUT="$ROOT/artifacts/worker-kv-memory"; mkdir -p "$OUT"
 printf '%-12s %6s %10s %16s %14s %10s\n' budget jobs "wall s" "RSS idle MB" "peak RSS MB" "jobs/s"
 for budget in "${BUDGETS[@]}"; do

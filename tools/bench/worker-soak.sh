@@ -20,8 +20,8 @@ WARMUP="${SOAK_WARMUP_S:-60}"
 PORT="${SOAK_HTTP_PORT:-18099}"
 TAG="${SOAK_TAG:-soak-$(date -u +%Y%m%dT%H%M%SZ)}"
 . deploy/local/env.sh >/dev/null
-[[ "${SOAK_SKIP_BUILD:-}" == 1 ]] || dotnet build src/GrmWorker.App -c Release -nologo -v quiet >/dev/null
-BIN="$ROOT/src/GrmWorker.App/bin/Release/net10.0/grm.dll"
+[[ "${SOAK_SKIP_BUILD:-}" == 1 ]] || dotnet build src/GrmWorker.Cli -c Release -nologo -v quiet >/dev/null
+BIN="$ROOT/src/GrmWorker.Cli/bin/Release/net10.0/grm.dll"
 OUT="$ROOT/artifacts/worker-soak"; mkdir -p "$OUT"
 
 if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" 2>/dev/null; then

@@ -8,9 +8,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 JOBS="${1:-60}"
 . deploy/local/env.sh >/dev/null
-dotnet build src/GrmWorker.App -c Release -nologo -v quiet >/dev/null
+dotnet build src/GrmWorker.Cli -c Release -nologo -v quiet >/dev/null
 OUT="$ROOT/artifacts/chaos"; mkdir -p "$OUT"
-GRM_HTTP__URL= Logging__LogLevel__Default=Warning dotnet src/GrmWorker.App/bin/Release/net10.0/grm.dll serve >"$OUT/worker.log" 2>&1 &
+GRM_HTTP__URL= Logging__LogLevel__Default=Warning dotnet src/GrmWorker.Cli/bin/Release/net10.0/grm.dll serve >"$OUT/worker.log" 2>&1 &
 worker=$!
 trap 'kill -TERM $worker 2>/dev/null; wait $worker 2>/dev/null || true' EXIT
 sleep 8

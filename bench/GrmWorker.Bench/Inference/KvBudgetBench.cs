@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using GrmWorker.App.Cli;
 using GrmWorker.Inference;
 using GrmWorker.Inference.Generation;
+using GrmWorker.Worker.Hosting;
 
 namespace GrmWorker.Bench.Inference;
 

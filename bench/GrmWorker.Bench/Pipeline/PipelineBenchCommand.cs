@@ -2,10 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using GrmWorker.App.Hosting;
-using GrmWorker.App.Pipeline;
 using GrmWorker.Storage;
 using GrmWorker.Testing;
+using GrmWorker.Worker.Hosting;
+using GrmWorker.Worker.Pipeline;
 using Microsoft.Extensions.Configuration;
 
 namespace GrmWorker.Bench.Pipeline;

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using GrmWorker.App.Hosting;
-using GrmWorker.App.Messaging;
 using GrmWorker.Storage;
+using GrmWorker.Worker.Hosting;
+using GrmWorker.Worker.Messaging;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
-using GrmWorker.App.Messaging;
+using GrmWorker.Worker.Messaging;
 using RabbitMQ.Client;
 
 namespace GrmWorker.Bench.Pipeline;

@@ -1,6 +1,0 @@
-using GrmWorker.Contracts;
-
-namespace GrmWorker.App.Pipeline;
-
-/// <summary>A request as taken off the queue: the parsed message, its raw body (stored as jsonb) and when it arrived.</summary>
-public sealed record IncomingRequest(ScoreRequest Request, string? BodyJson, DateTimeOffset ReceivedAt);

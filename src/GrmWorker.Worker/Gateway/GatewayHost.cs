@@ -1,0 +1,38 @@
+using GrmWorker.Worker.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GrmWorker.Worker.Gateway;
+
+/// <summary>
+/// `grm gateway`: the HTTP front door. Stateless and model-free (any number behind a load balancer); the workers stay
+/// the only place models run. Settings as the worker's: appsettings.json, <c>GRM_*</c> variables, then overrides.
+/// </summary>
+public static class GatewayHost
+{
+    public static WebApplication Build(IEnumerable<KeyValuePair<string, string?>>? overrides = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Configuration.AddEnvironmentVariables(WorkerHost.EnvironmentPrefix);
+        if (overrides is not null) builder.Configuration.AddInMemoryCollection(overrides);
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Services.AddOptions<RabbitMqOptions>().Bind(builder.Configuration.GetSection(RabbitMqOptions.Section))
+            .Validate(o => !RabbitMqOptions.Problems(o).Any(), "RabbitMq settings are incomplete (env GRM_RABBITMQ__HOST, __PORT, __USERNAME, __PASSWORD, __VIRTUALHOST)")
+            .ValidateOnStart();
+        builder.Services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section))
+            .Validate(o => !GatewayOptions.Problems(o).Any(), "Gateway settings are invalid (Url absolute, Timeout positive, MaxRequestBytes >= 1024)")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<GatewayBroker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<GatewayBroker>());
+        var gateway = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
+        builder.WebHost.UseUrls(gateway.Url);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = gateway.MaxRequestBytes);
+        var app = builder.Build();
+        GatewayEndpoints.Map(app);
+        return app;
+    }
+}
