@@ -52,7 +52,7 @@ public sealed class JobRunTests
         var generated = plan.Samples.Select((s, i) => new GeneratedSample(0, i, [1, 2, 3], WellFormed(s.Permutation.ToShown(RequestScores)), FinishReason.Eos)).ToList();
 
         run.Absorb(plan, generated, TimeSpan.FromMilliseconds(12), _ => "");
-        var record = JobOutcomes.Finished(run, "test-model", DateTimeOffset.UtcNow);
+        var record = JobRowMapping.ToRecord(JobOutcomes.Finished(run, "test-model", DateTimeOffset.UtcNow));
 
         Assert.True(run.Done);
         Assert.Equal(ScoreStatus.Scored, record.Status);
@@ -85,7 +85,7 @@ public sealed class JobRunTests
         var plan = run.PlanRound(Encode)!;
 
         run.Absorb(plan, [new GeneratedSample(0, 0, [1], "garbage\0more", FinishReason.MaxNewTokens)], TimeSpan.Zero, _ => "");
-        var record = JobOutcomes.Finished(run, "test-model", DateTimeOffset.UtcNow);
+        var record = JobRowMapping.ToRecord(JobOutcomes.Finished(run, "test-model", DateTimeOffset.UtcNow));
 
         Assert.Equal(ScoreStatus.Failed, record.Status);
         Assert.Equal(ErrorCodes.NoValidSamples, record.ErrorCode);
@@ -103,7 +103,7 @@ public sealed class JobRunTests
             TimeSpan.Zero, _ => "");
 
         run.Fail(ErrorCodes.GenerationTimeout, "a generation round took longer than 00:05:00");
-        var record = JobOutcomes.Finished(run, "test-model", DateTimeOffset.UtcNow);
+        var record = JobRowMapping.ToRecord(JobOutcomes.Finished(run, "test-model", DateTimeOffset.UtcNow));
 
         Assert.True(run.Done);
         Assert.Equal(ScoreStatus.Failed, record.Status);

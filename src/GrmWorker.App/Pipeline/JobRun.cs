@@ -7,7 +7,6 @@ using GrmWorker.Scoring.Parsing;
 using GrmWorker.Scoring.Prompting;
 using GrmWorker.Scoring.Sampling;
 using GrmWorker.Scoring.Stopping;
-using GrmWorker.Storage;
 
 namespace GrmWorker.App.Pipeline;
 
@@ -19,7 +18,7 @@ namespace GrmWorker.App.Pipeline;
 internal sealed class JobRun
 {
     private readonly List<GrmSample> _samples = [];
-    private readonly List<SampleRecord> _records = [];
+    private readonly List<DrawnSample> _drawn = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     // Prompt ids by shown order: samples that draw the same order (or the identity order the size check encoded)
     // reuse the ids instead of tokenizing the same prompt again.
@@ -88,7 +87,8 @@ internal sealed class JobRun
 
     public IReadOnlyList<GrmSample> Samples => _samples;
 
-    public IReadOnlyList<SampleRecord> Records => _records;
+    /// <summary>The samples of <see cref="Samples"/> with their stored text, token counts and round time, in the same order.</summary>
+    public IReadOnlyList<DrawnSample> Drawn => _drawn;
 
     public TimeSpan Elapsed => _clock.Elapsed;
 
@@ -147,7 +147,7 @@ internal sealed class JobRun
             var parsed = GrmOutputParser.Parse(text, ResponseCount);
             var sample = GrmSample.FromParsed(spec.Index, spec.Seed, spec.Permutation, parsed);
             _samples.Add(sample);
-            _records.Add(SampleRowMapping.ToRecord(sample, text, spec.PromptIds.Length, output.Tokens.Count, roundTime));
+            _drawn.Add(new DrawnSample(sample, text, spec.PromptIds.Length, output.Tokens.Count, roundTime));
         }
     }
 
@@ -169,16 +169,16 @@ internal sealed class JobRun
         {
             var sample = _samples[i];
             if (sample.IsValid && sample.MetaScore is null)
-                pending.Add((i, MetaRmInput.Build(Input.Query, sample.Permutation.ToShown(Input.Responses), _records[i].RawText)));
+                pending.Add((i, MetaRmInput.Build(Input.Query, sample.Permutation.ToShown(Input.Responses), _drawn[i].RawText)));
         }
         return pending;
     }
 
-    /// <summary>Sets the meta score of the sample at <paramref name="position"/> (and of its stored row).</summary>
+    /// <summary>Sets the meta score of the sample at <paramref name="position"/>.</summary>
     public void SetMetaScore(int position, double metaScore)
     {
         _samples[position] = _samples[position] with { MetaScore = metaScore };
-        _records[position] = _records[position] with { MetaScore = metaScore };
+        _drawn[position] = _drawn[position] with { Sample = _samples[position] };
     }
 
     private static string OrderKey(Permutation permutation) => string.Join(',', permutation.Order);

@@ -7,7 +7,6 @@ using GrmWorker.Inference.Sampling;
 using GrmWorker.Scoring.Prompting;
 using GrmWorker.Scoring.Sampling;
 using GrmWorker.Scoring.Stopping;
-using GrmWorker.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -16,7 +15,7 @@ namespace GrmWorker.App.Pipeline;
 /// <summary>
 /// Scores a batch of requests: validates each (a bad one becomes a <c>rejected</c> record), then runs rounds
 /// in which every unfinished job draws its next samples in ONE batched generation, until each job's stopping
-/// rule stops it. Returns one finished <see cref="JobRecord"/> per request (result JSON included), in order.
+/// rule stops it. Returns one <see cref="FinishedJob"/> per request (its result and samples), in order.
 /// Writes and publishes nothing: the consumer does that, so the message is acked only after both.
 /// </summary>
 public sealed class ScoringPipeline(
@@ -37,10 +36,10 @@ public sealed class ScoringPipeline(
     /// <summary>The meta-RM when one is loaded: every valid sample gets a meta score, and <c>meta-rm</c> aggregation is accepted.</summary>
     private readonly IMetaScorer? _metaScorer = metaScorer?.ModelId is null ? null : metaScorer;
 
-    public async Task<IReadOnlyList<JobRecord>> RunAsync(IReadOnlyList<IncomingRequest> batch, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<FinishedJob>> RunAsync(IReadOnlyList<IncomingRequest> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var records = new JobRecord?[batch.Count];
+        var finished = new FinishedJob?[batch.Count];
         var runs = new List<(int Slot, JobRun Run)>();
         // Validation and planning are CPU work (mostly tokenizing prompts), independent per job: spread over cores.
         var parallel = new ParallelOptions { CancellationToken = cancellationToken };
@@ -56,8 +55,8 @@ public sealed class ScoringPipeline(
             }
             var failure = job.Failure;
             WorkerLog.Rejected(logger, batch[i].Request.RequestId, failure.Code, failure.Message);
-            records[i] = JobOutcomes.Rejected(batch[i], failure, engine.ModelId, time.GetUtcNow());
-            metrics.JobFinished(ScoreStatus.Rejected, records[i]!.LatencyMs / 1000);
+            finished[i] = JobOutcomes.Rejected(batch[i], failure, engine.ModelId, time.GetUtcNow());
+            metrics.JobFinished(ScoreStatus.Rejected, finished[i]!.RunLatencyMs / 1000);
         }
 
         var round = 0;
@@ -98,12 +97,13 @@ public sealed class ScoringPipeline(
 
         foreach (var (slot, run) in runs)
         {
-            var record = records[slot] = JobOutcomes.Finished(run, engine.ModelId, time.GetUtcNow());
-            metrics.JobFinished(record.Status, record.LatencyMs / 1000);
-            metrics.SamplesDrawn(record.SamplesUsed, record.SamplesValid, record.StoppedEarly ? run.Rule.Options.KMax - record.SamplesUsed : 0);
-            WorkerLog.JobScored(logger, run.Request.RequestId, record.Status, record.SamplesUsed, record.SamplesValid, record.LatencyMs);
+            var job = finished[slot] = JobOutcomes.Finished(run, engine.ModelId, time.GetUtcNow());
+            var result = job.Result;
+            metrics.JobFinished(result.Status, job.RunLatencyMs / 1000);
+            metrics.SamplesDrawn(result.SamplesUsed, result.SamplesValid, result.StoppedEarly ? run.Rule.Options.KMax - result.SamplesUsed : 0);
+            WorkerLog.JobScored(logger, run.Request.RequestId, result.Status, result.SamplesUsed, result.SamplesValid, job.RunLatencyMs);
         }
-        return records.Select(r => r!).ToArray();
+        return finished.Select(f => f!).ToArray();
     }
 
     /// <summary>A runnable job, or the reason it is rejected. Runs on several threads at once: reads only. `grm eval` plans with it too.</summary>
