@@ -96,9 +96,9 @@ internal static class EvalCommand
         var limits = services.GetRequiredService<IOptions<ValidationLimits>>().Value;
         var settings = SamplingSettings(args, ks, worker, limits);
         var generator = services.GetRequiredService<IGrmGenerator>();
-        var metaScorer = services.GetRequiredService<IMetaScorer>();
-        var metaRmId = metaScorer.ModelId;
-        var sampler = new EvalSampler(generator, services.GetRequiredService<ScoringPipeline>(), settings, metaRmId is null ? null : metaScorer);
+        var metaScorer = services.GetRequiredService<MetaScorerAvailability>().Scorer;
+        var metaRmId = metaScorer?.ModelId;
+        var sampler = new EvalSampler(generator, services.GetRequiredService<ScoringPipeline>(), settings, metaScorer);
         try
         {
             sampler.Validate(args.DataFile, items);
@@ -112,7 +112,7 @@ internal static class EvalCommand
 
         var stopping = services.GetRequiredService<IOptions<StoppingOptions>>().Value;
         // Meta-RM voting as the worker aggregates it (Aggregator.For("meta-rm"): the top half of the valid samples vote).
-        var report = EvalMetrics.Compute(drawn, ks, stopping, metaRmId is null ? null : new MetaRmOptions(), errorBounds);
+        var report = EvalMetrics.Compute(drawn, ks, stopping, metaScorer is null ? null : new MetaRmOptions(), errorBounds);
         var info = new EvalRunInfo(args.DataFile, generator.ModelId, metaRmId, ks, settings.Temperature, settings.MaxNewTokens,
             clock.Elapsed.TotalSeconds, generatedTokens, generationTime.TotalSeconds);
         if (args.PlotPath is { } plotPath) await WriteFileAsync(plotPath, EvalPlot.Render(report, info), "--plot", cancellationToken);

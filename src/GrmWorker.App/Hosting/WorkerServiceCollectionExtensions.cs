@@ -74,7 +74,8 @@ public static class WorkerServiceCollectionExtensions
         // The model by default; benchmarks and tests replace this with a canned one (tests/GrmWorker.Testing).
         services.TryAddSingleton<IGrmGenerator>(sp => sp.GetRequiredService<GrmEngine>());
         // The meta-RM of Model:MetaRmDirectory (or grm-config.json's metaRm), or none; loaded at start with the model.
-        services.TryAddSingleton<IMetaScorer, MetaRmScorer>();
+        services.TryAddSingleton(sp => MetaScorerAvailability.FromSettings(
+            sp.GetRequiredService<IOptions<ModelOptions>>(), sp.GetRequiredService<IOptions<InferenceOptions>>()));
         services.AddSingleton<ScoringPipeline>();
         services.AddHostedService<ModelLoaderHostedService>();
         return services;

@@ -26,15 +26,12 @@ public sealed class ScoringPipeline(
     TimeProvider time,
     WorkerMetrics metrics,
     ILogger<ScoringPipeline> logger,
-    IMetaScorer? metaScorer = null)
+    MetaScorerAvailability metaRm)
 {
     private readonly PromptBuilder _prompts = new(engine.Chat);
 
     /// <summary>The GRM's model id, as results and rows name it.</summary>
     public string ModelId => engine.ModelId;
-
-    /// <summary>The meta-RM when one is loaded: every valid sample gets a meta score, and <c>meta-rm</c> aggregation is accepted.</summary>
-    private readonly IMetaScorer? _metaScorer = metaScorer?.ModelId is null ? null : metaScorer;
 
     public async Task<IReadOnlyList<FinishedJob>> RunAsync(IReadOnlyList<IncomingRequest> batch, CancellationToken cancellationToken)
     {
@@ -114,7 +111,7 @@ public sealed class ScoringPipeline(
         if (ScoreRequestValidator.Validate(r, limits.Value) is { } failure) return PreparedJob.Rejected(failure);
         if (RequestRules.UnstorableField(r) is { } unstorable) return PreparedJob.Rejected(unstorable);
         var aggregation = r.Aggregation ?? w.DefaultAggregation;
-        if (aggregation == AggregationKind.MetaRm && _metaScorer is null)
+        if (aggregation == AggregationKind.MetaRm && !metaRm.IsAvailable)
             return PreparedJob.Rejected(new ValidationFailure(ErrorCodes.Unsupported,
                 $"aggregation '{aggregation}' needs a meta reward model, and this worker has none (setting {MetaRmScorer.DirectorySetting}); use 'voting'"));
         if (aggregation is not (AggregationKind.Voting or AggregationKind.MetaRm))
@@ -147,14 +144,14 @@ public sealed class ScoringPipeline(
     /// </summary>
     private async Task ScoreMetaAsync(IReadOnlyList<RoundPlan> plans, CancellationToken cancellationToken)
     {
-        if (_metaScorer is null) return;
+        if (!metaRm.IsAvailable) return;
         var pending = plans.Select(p => (p.Run, Inputs: p.Run.PendingMetaInputs())).Where(x => x.Inputs.Count > 0).ToArray();
         if (pending.Length == 0) return;
         var clock = Stopwatch.StartNew();
         float[] scores;
         try
         {
-            scores = await _metaScorer.ScoreAsync([.. pending.SelectMany(x => x.Inputs.Select(i => i.Text))], cancellationToken);
+            scores = await metaRm.Scorer.ScoreAsync([.. pending.SelectMany(x => x.Inputs.Select(i => i.Text))], cancellationToken);
         }
         catch (OrtRuntimeException ex)
         {
