@@ -84,10 +84,9 @@ public sealed class ScoringPipeline(
                 continue;
             }
             for (var j = 0; j < plans.Count; j++)
-                plans[j].Run.AbsorbSamples(plans[j], generated.Jobs[j], clock.Elapsed, engine.Decode);
+                plans[j].Run.Absorb(plans[j], generated.Jobs[j], clock.Elapsed, engine.Decode);
+            // Before the next round's planning, where each job's rule looks at its samples (meta scores included).
             await ScoreMetaAsync(plans, cancellationToken);
-            foreach (var plan in plans)
-                if (plan.Run.Failure is null) plan.Run.Decide();
             metrics.RoundGenerated(generated.Stats.GeneratedTokens, clock.Elapsed, generated.Stats.PeakKvBytes + generated.Stats.PeakLogitsBytes);
             WorkerLog.RoundDone(logger, round, plans.Count, generated.Stats.Rows, generated.Stats.GeneratedTokens, clock.Elapsed.TotalMilliseconds);
         }
