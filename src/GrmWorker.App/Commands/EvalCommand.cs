@@ -188,7 +188,7 @@ internal static class EvalCommand
         if (args.ModelDirectory is { } model) overrides[$"{ModelOptions.Section}:Directory"] = model;
         if (args.NoMetaRm) overrides[MetaRmScorer.DirectorySetting] = ModelOptions.NoMetaRm;
         else if (args.MetaRmDirectory is { } metaRm) overrides[MetaRmScorer.DirectorySetting] = metaRm;
-        if (args.Threads is { } threads) overrides[$"{InferenceOptions.SectionName}:IntraOpThreads"] = threads.ToString(CultureInfo.InvariantCulture);
+        if (args.Threads is { } threads) overrides[$"{InferenceOptions.Section}:IntraOpThreads"] = threads.ToString(CultureInfo.InvariantCulture);
         return overrides;
     }
 
