@@ -1,8 +1,10 @@
 namespace GrmWorker.Contracts;
 
-/// <summary>Bounds a request must respect before any sample is drawn; bound from configuration.</summary>
+/// <summary>Bounds a request must respect before any sample is drawn; bound from configuration section <c>Validation</c>.</summary>
 public sealed record ValidationLimits
 {
+    public const string Section = "Validation";
+
     public int MaxRequestIdLength { get; init; } = 200;
 
     public int MaxRouteLength { get; init; } = 200;
@@ -20,6 +22,15 @@ public sealed record ValidationLimits
     public int MaxNewTokensLimit { get; init; } = 4_096;
 
     public double MaxTemperature { get; init; } = 2.0;
+
+    /// <summary>Every bad setting, each message naming it; checked when the worker starts.</summary>
+    public static IEnumerable<string> Problems(ValidationLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        if (limits.MaxResponses < 1) yield return $"{Section}:MaxResponses must be at least 1";
+        if (limits.MaxKMax < 1) yield return $"{Section}:MaxKMax must be at least 1";
+        if (limits.MaxNewTokensLimit < 1) yield return $"{Section}:MaxNewTokensLimit must be at least 1";
+    }
 }
 
 /// <summary>A request that failed validation: a stable code and a message naming the field.</summary>

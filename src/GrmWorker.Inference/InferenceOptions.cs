@@ -10,7 +10,7 @@ public enum ExecutionProviderKind
 /// <summary>How the causal LM runs: which ONNX Runtime library, which execution provider, threads.</summary>
 public sealed class InferenceOptions
 {
-    public const string SectionName = "Inference";
+    public const string Section = "Inference";
 
     /// <summary>Path to libonnxruntime; null: <c>GRM_ORT_LIBRARY</c>, then the library the NuGet package ships beside the app.</summary>
     public string? OrtLibraryPath { get; set; }
@@ -64,29 +64,38 @@ public sealed class InferenceOptions
     /// </summary>
     public TimeSpan NativeHeapTrimInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Every bad setting, each message naming it: what the worker checks when it starts. <see cref="Validate"/> throws
+    /// for the first one of a single setting; the CUDA budget is checked again where it is resolved (<see cref="ResolveKvCacheBudget"/>).
+    /// </summary>
+    public static IEnumerable<string> Problems(InferenceOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var (_, _, message) in options.SettingProblems()) yield return message;
+        if (options.ExecutionProvider == ExecutionProviderKind.Cuda && options.KvCacheBudget is null && !options.CudaProviderOptions.ContainsKey("gpu_mem_limit"))
+            yield return CudaBudgetRequired;
+    }
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for the first setting out of range: no session is built with one.</summary>
     public void Validate()
     {
-        if (IntraOpThreads < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(IntraOpThreads), IntraOpThreads, "Inference:IntraOpThreads must be 0 (default) or positive.");
-        }
-        if (InterOpThreads < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(InterOpThreads), InterOpThreads, "Inference:InterOpThreads must be 0 (default) or positive.");
-        }
-        if (KvCacheBudget is < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(KvCacheBudget), KvCacheBudget, "Inference:KvCacheBudget must be a positive number of bytes (or unset to derive it).");
-        }
-        if (NativeHeapTrimInterval < TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(NativeHeapTrimInterval), NativeHeapTrimInterval, "Inference:NativeHeapTrimInterval must be zero (off) or positive.");
-        }
-        if (CudaDeviceId < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(CudaDeviceId), CudaDeviceId, "Inference:CudaDeviceId must be 0 or positive.");
-        }
+        if (SettingProblems().FirstOrDefault() is ({ } setting, var value, var message))
+            throw new ArgumentOutOfRangeException(setting, value, message);
     }
+
+    private IEnumerable<(string Setting, object? Value, string Message)> SettingProblems()
+    {
+        if (IntraOpThreads < 0) yield return (nameof(IntraOpThreads), IntraOpThreads, $"{Section}:IntraOpThreads must be 0 (default) or positive");
+        if (InterOpThreads < 0) yield return (nameof(InterOpThreads), InterOpThreads, $"{Section}:InterOpThreads must be 0 (default) or positive");
+        if (CudaDeviceId < 0) yield return (nameof(CudaDeviceId), CudaDeviceId, $"{Section}:CudaDeviceId must be 0 or positive");
+        if (KvCacheBudget is < 1)
+            yield return (nameof(KvCacheBudget), KvCacheBudget, $"{Section}:KvCacheBudget must be a positive number of bytes (or unset to derive it)");
+        if (NativeHeapTrimInterval < TimeSpan.Zero)
+            yield return (nameof(NativeHeapTrimInterval), NativeHeapTrimInterval, $"{Section}:NativeHeapTrimInterval must be zero (off) or positive");
+    }
+
+    private const string CudaBudgetRequired =
+        $"{Section}:KvCacheBudget (bytes) is required with {Section}:ExecutionProvider=cuda, unless {Section}:CudaProviderOptions:gpu_mem_limit is set (then half of it is used)";
 
     /// <summary>The KV budget in force: the setting, else derived as <see cref="KvCacheBudget"/> describes.</summary>
     public long ResolveKvCacheBudget()
@@ -101,8 +110,7 @@ public sealed class InferenceOptions
             {
                 return bytes / 2;
             }
-            throw new ArgumentException(
-                "Inference:KvCacheBudget (bytes) is required with Inference:ExecutionProvider=cuda, unless Inference:CudaProviderOptions:gpu_mem_limit is set (then half of it is used).");
+            throw new ArgumentException(CudaBudgetRequired + ".");
         }
         var available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         // Small waves cost little on a CPU: grm eval on the bundled GRM ran twice as fast with a 64 MiB budget as with

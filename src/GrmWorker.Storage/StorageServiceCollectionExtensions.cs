@@ -3,6 +3,7 @@ using GrmWorker.Storage.Model;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -11,19 +12,15 @@ namespace GrmWorker.Storage;
 public static class StorageServiceCollectionExtensions
 {
     /// <summary>
-    /// Binds <see cref="StorageOptions"/> from <paramref name="section"/> (validated at start) and registers the
+    /// Binds <see cref="StorageOptions"/> from <paramref name="section"/> (its <see cref="StorageOptions.Problems"/>
+    /// checked at start, as the worker checks its other settings) and registers the
     /// data source, <see cref="MigrationRunner"/>, <see cref="JobWriter"/>, <see cref="JobReader"/>, <see cref="RequestClaims"/> and a pooled
     /// <see cref="GrmDbContext"/> factory.
     /// </summary>
     public static IServiceCollection AddGrmStorage(this IServiceCollection services, IConfiguration section)
     {
-        services.AddOptions<StorageOptions>()
-            .Bind(section)
-            .Validate(o => !string.IsNullOrWhiteSpace(o.ConnectionString),
-                $"{StorageOptions.Section}:ConnectionString is required (env GRM_POSTGRES__CONNECTIONSTRING)")
-            .Validate(o => o.CommandTimeout > TimeSpan.Zero && o.MigrationTimeout > TimeSpan.Zero,
-                $"{StorageOptions.Section}:CommandTimeout and MigrationTimeout must be positive")
-            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
+        services.AddOptions<StorageOptions>().Bind(section).ValidateOnStart();
         services.AddSingleton(sp => StorageDataSource.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
         services.AddPooledDbContextFactory<GrmDbContext>((sp, db) => GrmDbContext.Configure(db, sp.GetRequiredService<NpgsqlDataSource>()));
         services.AddSingleton<MigrationRunner>();
@@ -32,6 +29,13 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<RequestClaims>();
         return services;
     }
+}
+
+/// <summary><see cref="StorageOptions.Problems"/> as the options validator: all of them, named.</summary>
+internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StorageOptions options) =>
+        StorageOptions.Problems(options).ToList() is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
 }
 
 /// <summary>Builds the one <see cref="NpgsqlDataSource"/> (connection pool) everything in Storage uses.</summary>

@@ -66,11 +66,13 @@ public sealed class RequestClaimsTests(PostgresFixture fixture)
         await claims.TryClaimAsync([job.RequestId], "worker-a", TimeSpan.FromMilliseconds(100), CancellationToken.None);
 
         await new JobWriter(db.DataSource).WriteAsync(job, CancellationToken.None);
-        await Task.Delay(300);
+        // Until the 100 ms lease it was claimed with has run out by the database's clock: only "done" keeps it now.
+        await WaitUntilAsync(() => ScalarAsync<bool>(db, "SELECT now() > claimed_at + interval '100 milliseconds' FROM request_claims WHERE request_id = $1", job.RequestId));
 
         Assert.Empty(await claims.TryClaimAsync([job.RequestId], "worker-b", Lease, CancellationToken.None));
         Assert.Empty(await claims.TryClaimAsync([job.RequestId], "worker-a", Lease, CancellationToken.None));
         Assert.Equal(0, await claims.RenewAsync([job.RequestId], "worker-a", Lease, CancellationToken.None));
+        Assert.True(await ScalarAsync<bool>(db, "SELECT lease_until = 'infinity' FROM request_claims WHERE request_id = $1", job.RequestId));
     }
 
     [Fact]

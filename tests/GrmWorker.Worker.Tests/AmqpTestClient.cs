@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using GrmWorker.Testing;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 
@@ -77,18 +78,11 @@ public sealed class AmqpTestClient : IAsyncDisposable
     /// Waits until <paramref name="queue"/> exists (a worker declares its queue when its bus starts; a publish before
     /// that is dropped). Fails with <paramref name="log"/> (e.g. the worker's output) after <paramref name="timeout"/>.
     /// </summary>
-    public async Task WaitForQueueAsync(string queue, TimeSpan timeout, Func<string> log)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (await CountAsync(queue) < 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"queue {queue} was not declared within {timeout.TotalSeconds:F0} s: {log()}");
-            await Task.Delay(100);
-        }
-    }
+    public Task WaitForQueueAsync(string queue, TimeSpan timeout, Func<string> log) =>
+        Poll.UntilAsync(async () => await CountAsync(queue) is not null, timeout, () => $"queue {queue} was not declared: {log()}", TimeSpan.FromMilliseconds(100));
 
-    /// <summary>Messages in a queue now, or -1 when it does not exist.</summary>
-    public async Task<long> CountAsync(string queue)
+    /// <summary>Messages in a queue now; null when the queue does not exist (it is declared on first use).</summary>
+    public async Task<long?> CountAsync(string queue)
     {
         try
         {
@@ -97,7 +91,7 @@ public sealed class AmqpTestClient : IAsyncDisposable
         }
         catch (OperationInterruptedException)
         {
-            return -1;
+            return null;
         }
     }
 

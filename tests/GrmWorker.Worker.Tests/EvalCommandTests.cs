@@ -117,7 +117,7 @@ public sealed class EvalCommandTests : IDisposable
         var (code, stdout, stderr) = await RunAsync(args, services =>
         {
             services.AddSingleton<IGrmGenerator>(replay);
-            services.AddSingleton<IMetaScorer>(new DescendingMetaScorer());
+            services.AddSingleton(MetaScorerAvailability.Loaded(new DescendingMetaScorer()));
         });
 
         Assert.True(code == 0, stderr);
@@ -239,7 +239,7 @@ public sealed class EvalCommandTests : IDisposable
     /// <summary>A stand-in meta-RM: the earlier a text comes in a call, the higher its score.</summary>
     private sealed class DescendingMetaScorer : IMetaScorer
     {
-        public string? ModelId => "test-meta-rm";
+        public string ModelId => "test-meta-rm";
 
         public Task<float[]> ScoreAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken) =>
             Task.FromResult(texts.Select((_, i) => -(float)i).ToArray());

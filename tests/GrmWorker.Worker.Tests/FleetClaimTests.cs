@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using GrmWorker.Testing;
 using Xunit.Abstractions;
 
 namespace GrmWorker.Worker.Tests;
@@ -100,15 +101,8 @@ public sealed partial class FleetClaimTests(WorkerFixture worker, ITestOutputHel
 
     private static object Request(string id, string route) => new { requestId = id, route, query = "Which is better?", responses = new[] { "one", "two" } };
 
-    private static async Task WaitForLogAsync(WorkerProcess process, Func<string, bool> condition, string failure)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (!condition(process.Log))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{failure}: {process.Log}");
-            await Task.Delay(10);
-        }
-    }
+    private static Task WaitForLogAsync(WorkerProcess process, Func<string, bool> condition, string failure) =>
+        Poll.UntilAsync(() => condition(process.Log), TimeSpan.FromSeconds(60), () => $"{failure}: {process.Log}", TimeSpan.FromMilliseconds(10));
 
     private WorkerProcess Start(string queue) => WorkerProcess.Start(worker, queue, new Dictionary<string, string>
     {

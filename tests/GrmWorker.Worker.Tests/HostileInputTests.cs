@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using GrmWorker.Testing;
 
 namespace GrmWorker.Worker.Tests;
 
@@ -38,7 +39,7 @@ public sealed class HostileInputTests(WorkerFixture worker)
     {
         var route = WorkerFixture.NewRoute();
         var results = await worker.Amqp.SubscribeAsync(WorkerFixture.ResultExchange, route);
-        var errorsBefore = (int)Math.Max(0, await worker.Amqp.CountAsync(worker.ErrorQueue));
+        var errorsBefore = (int)(await worker.Amqp.CountAsync(worker.ErrorQueue) ?? 0);
         var id = WorkerFixture.NewRequestId();
         var good = WorkerFixture.NewRequestId();
 
@@ -81,10 +82,10 @@ public sealed class HostileInputTests(WorkerFixture worker)
                 Assert.True(expected == answer.GetProperty("error").GetProperty("code").GetString(), answer.ToString());
             }
             Assert.Equal(1L, await worker.ScalarAsync<long>("SELECT count(*) FROM scoring_jobs WHERE request_id = $1", id));
-            Assert.Equal(errorsBefore, Math.Max(0, await worker.Amqp.CountAsync(worker.ErrorQueue)));
+            Assert.Equal(errorsBefore, await worker.Amqp.CountAsync(worker.ErrorQueue) ?? 0);
         }
         Assert.Equal(0L, await worker.Amqp.CountAsync(worker.ScoreQueue));
-        Assert.True(await worker.Amqp.CountAsync(worker.SkippedQueue) <= 0, $"{name}: a message was parked in {worker.SkippedQueue}");
+        Assert.True((await worker.Amqp.CountAsync(worker.SkippedQueue) ?? 0) == 0, $"{name}: a message was parked in {worker.SkippedQueue}");
     }
 
     [Fact]
@@ -138,13 +139,6 @@ public sealed class HostileInputTests(WorkerFixture worker)
         };
     }
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string failure)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, failure);
-            await Task.Delay(100);
-        }
-    }
+    private static Task WaitForAsync(Func<Task<bool>> condition, string failure) =>
+        Poll.UntilAsync(condition, TimeSpan.FromSeconds(20), () => failure, TimeSpan.FromMilliseconds(100));
 }

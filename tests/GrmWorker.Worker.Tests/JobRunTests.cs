@@ -52,8 +52,9 @@ public sealed class JobRunTests
         var generated = plan.Samples.Select((s, i) => new GeneratedSample(0, i, [1, 2, 3], WellFormed(s.Permutation.ToShown(RequestScores)), FinishReason.Eos)).ToList();
 
         run.Absorb(plan, generated, TimeSpan.FromMilliseconds(12), _ => "");
-        var record = JobOutcomes.Finished(run, "test-model", DateTimeOffset.UtcNow);
+        var record = JobRowMapping.ToRecord(JobOutcomes.Finished(run, "test-model", DateTimeOffset.UtcNow));
 
+        Assert.Null(run.PlanRound(Encode));
         Assert.True(run.Done);
         Assert.Equal(ScoreStatus.Scored, record.Status);
         Assert.Null(record.ErrorCode);
@@ -79,13 +80,33 @@ public sealed class JobRunTests
     }
 
     [Fact]
+    public void Each_round_is_planned_once_the_rule_has_seen_the_last_one_until_it_wants_no_more()
+    {
+        var run = NewRun(kMax: 4, kMin: 2, roundSize: 2);
+
+        var first = run.PlanRound(Encode)!;
+        run.Absorb(first, WellFormedSamples(first), TimeSpan.Zero, _ => "");
+        var second = run.PlanRound(Encode);
+
+        Assert.NotNull(second);
+        Assert.False(run.Done);
+        Assert.Equal([0, 1], first.Samples.Select(s => s.Index));
+        Assert.Equal([2, 3], second.Samples.Select(s => s.Index));
+        Assert.False(run.LastDecision!.Stop);
+        run.Absorb(second, WellFormedSamples(second), TimeSpan.Zero, _ => "");
+        Assert.Null(run.PlanRound(Encode));
+        Assert.True(run.Done);
+        Assert.Equal(4, run.Samples.Count);
+    }
+
+    [Fact]
     public void Text_with_a_NUL_character_is_stored_without_it()
     {
         var run = NewRun(kMax: 1);
         var plan = run.PlanRound(Encode)!;
 
         run.Absorb(plan, [new GeneratedSample(0, 0, [1], "garbage\0more", FinishReason.MaxNewTokens)], TimeSpan.Zero, _ => "");
-        var record = JobOutcomes.Finished(run, "test-model", DateTimeOffset.UtcNow);
+        var record = JobRowMapping.ToRecord(JobOutcomes.Finished(run, "test-model", DateTimeOffset.UtcNow));
 
         Assert.Equal(ScoreStatus.Failed, record.Status);
         Assert.Equal(ErrorCodes.NoValidSamples, record.ErrorCode);
@@ -99,11 +120,10 @@ public sealed class JobRunTests
     {
         var run = NewRun(kMax: 4);
         var plan = run.PlanRound(Encode)!;
-        run.Absorb(plan, [.. plan.Samples.Select((s, i) => new GeneratedSample(0, i, [1], WellFormed(s.Permutation.ToShown(RequestScores)), FinishReason.Eos))],
-            TimeSpan.Zero, _ => "");
+        run.Absorb(plan, WellFormedSamples(plan), TimeSpan.Zero, _ => "");
 
         run.Fail(ErrorCodes.GenerationTimeout, "a generation round took longer than 00:05:00");
-        var record = JobOutcomes.Finished(run, "test-model", DateTimeOffset.UtcNow);
+        var record = JobRowMapping.ToRecord(JobOutcomes.Finished(run, "test-model", DateTimeOffset.UtcNow));
 
         Assert.True(run.Done);
         Assert.Equal(ScoreStatus.Failed, record.Status);
@@ -114,6 +134,9 @@ public sealed class JobRunTests
         Assert.Equal("generation_timeout", result.GetProperty("error").GetProperty("code").GetString());
     }
 
+    private static List<GeneratedSample> WellFormedSamples(RoundPlan plan) =>
+        [.. plan.Samples.Select((s, i) => new GeneratedSample(0, i, [1], WellFormed(s.Permutation.ToShown(RequestScores)), FinishReason.Eos))];
+
     private static string WellFormed(int[] shownScores) => $$"""
         Specific Criteria: 1. Correctness (weight 50%). 2. Clarity (30%). 3. Brevity (20%).
         Analysis: Response 1: first. Response 2: second. Response 3: third.
@@ -123,7 +146,7 @@ public sealed class JobRunTests
     // A stand-in tokenizer: one id per character, enough for prefix sharing.
     private static int[] Encode(string text) => [.. text.Select(c => (int)c)];
 
-    private static JobRun NewRun(int kMax)
+    private static JobRun NewRun(int kMax, int? kMin = null, int? roundSize = null)
     {
         var request = new ScoreRequest
         {
@@ -133,7 +156,7 @@ public sealed class JobRunTests
             Responses = ["4", "22", "four"],
             Metadata = JsonDocument.Parse("""{"step":7}""").RootElement,
         };
-        var rule = StoppingRules.For(StoppingKind.None, new StoppingOptions { KMax = kMax, KMin = kMax, RoundSize = kMax });
+        var rule = StoppingRules.For(StoppingKind.None, new StoppingOptions { KMax = kMax, KMin = kMin ?? kMax, RoundSize = roundSize ?? kMax });
         return new JobRun(new IncomingRequest(request, null, DateTimeOffset.UtcNow), new PromptBuilder(ChatFormat.Plain), rule,
             AggregationKind.Voting, new SamplingOptions { Temperature = 0.5f }, 8, []);
     }

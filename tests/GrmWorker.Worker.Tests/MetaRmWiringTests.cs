@@ -24,21 +24,22 @@ public sealed class MetaRmWiringTests : IDisposable
     {
         using var scorer = Scorer(ModelDir, MetaRmDir);
 
+        Assert.NotNull(scorer);
         Assert.Equal("tiny-random-meta-rm-v1", scorer.ModelId);
-        Assert.IsType<JobRun>(Pipeline(scorer).Prepare(Request("meta-rm")).Run);
+        Assert.IsType<JobRun>(Pipeline(MetaScorerAvailability.Loaded(scorer)).Prepare(Request("meta-rm")).Run);
     }
 
     [Fact]
     public void Without_a_meta_rm_a_meta_rm_request_is_unsupported_naming_the_setting()
     {
-        using var scorer = Scorer(ModelDir, "");
+        var none = MetaScorerAvailability.FromSettings(Options.Create(new ModelOptions { Directory = ModelDir }), Inference);
 
-        Assert.Null(scorer.ModelId);
-        var failure = Assert.IsType<ValidationFailure>(Pipeline(scorer).Prepare(Request("meta-rm")).Failure);
+        Assert.Same(MetaScorerAvailability.None, none);
+        Assert.False(none.IsAvailable);
+        var failure = Assert.IsType<ValidationFailure>(Pipeline(none).Prepare(Request("meta-rm")).Failure);
         Assert.Equal(ErrorCodes.Unsupported, failure.Code);
         Assert.Contains("Model:MetaRmDirectory", failure.Message, StringComparison.Ordinal);
-        Assert.IsType<JobRun>(Pipeline(scorer).Prepare(Request("voting")).Run);
-        Assert.IsType<ValidationFailure>(Pipeline(null).Prepare(Request("meta-rm")).Failure);
+        Assert.IsType<JobRun>(Pipeline(none).Prepare(Request("voting")).Run);
     }
 
     [Fact]
@@ -47,9 +48,8 @@ public sealed class MetaRmWiringTests : IDisposable
         var modelDir = ModelDirWithMetaRm(MetaRmDir);
 
         using (var fromConfig = Scorer(modelDir, ""))
-            Assert.Equal("tiny-random-meta-rm-v1", fromConfig.ModelId);
-        using (var off = Scorer(modelDir, "none"))
-            Assert.Null(off.ModelId);
+            Assert.Equal("tiny-random-meta-rm-v1", fromConfig?.ModelId);
+        Assert.Null(Scorer(modelDir, "none"));
     }
 
     [Fact]
@@ -72,13 +72,14 @@ public sealed class MetaRmWiringTests : IDisposable
         Assert.Equal(MetaRmInput.Version, MetaRmConfig.SupportedInputFormat);
     }
 
-    private static MetaRmScorer Scorer(string modelDir, string metaRmDirectory) => new(
-        Options.Create(new ModelOptions { Directory = modelDir, MetaRmDirectory = metaRmDirectory }),
-        Options.Create(new InferenceOptions { IntraOpThreads = 1 }));
+    private static readonly IOptions<InferenceOptions> Inference = Options.Create(new InferenceOptions { IntraOpThreads = 1 });
 
-    private static ScoringPipeline Pipeline(IMetaScorer? scorer) => new(
+    private static MetaRmScorer? Scorer(string modelDir, string metaRmDirectory) =>
+        MetaRmScorer.Load(Options.Create(new ModelOptions { Directory = modelDir, MetaRmDirectory = metaRmDirectory }), Inference);
+
+    private static ScoringPipeline Pipeline(MetaScorerAvailability metaRm) => new(
         CannedGrmGenerator.Load(ModelDir), Options.Create(new WorkerOptions()), Options.Create(new StoppingOptions()),
-        Options.Create(new ValidationLimits()), TimeProvider.System, new WorkerMetrics(), NullLogger<ScoringPipeline>.Instance, scorer);
+        Options.Create(new ValidationLimits()), TimeProvider.System, new WorkerMetrics(), NullLogger<ScoringPipeline>.Instance, metaRm);
 
     private static IncomingRequest Request(string aggregation) =>
         new(new ScoreRequest { RequestId = "r-1", Query = "q", Responses = ["a", "b"], Aggregation = aggregation }, null, DateTimeOffset.UtcNow);

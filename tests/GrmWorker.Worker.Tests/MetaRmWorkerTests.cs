@@ -26,14 +26,14 @@ public sealed class MetaRmWorkerFixture : WorkerFixture
 
     public CannedGrmGenerator Canned { get; } = CannedGrmGenerator.Load(ModelDir);
 
-    public MetaRmScorer MetaRm { get; } = new(
+    public MetaRmScorer MetaRm { get; } = MetaRmScorer.Load(
         Options.Create(new ModelOptions { Directory = ModelDir, MetaRmDirectory = Path.Combine(ModelDir, "meta-rm") }),
-        Options.Create(new InferenceOptions { IntraOpThreads = 1 }));
+        Options.Create(new InferenceOptions { IntraOpThreads = 1 })) ?? throw new InvalidOperationException("the setting names a meta-RM");
 
     protected override void ConfigureServices(IServiceCollection services)
     {
         services.Replace(ServiceDescriptor.Singleton<IGrmGenerator>(Canned));
-        services.Replace(ServiceDescriptor.Singleton<IMetaScorer>(MetaRm));
+        services.Replace(ServiceDescriptor.Singleton(MetaScorerAvailability.Loaded(MetaRm)));
     }
 }
 

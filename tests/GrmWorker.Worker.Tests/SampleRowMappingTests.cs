@@ -16,7 +16,7 @@ public sealed class SampleRowMappingTests
         var sample = new GrmSample(3, 42, new Permutation([2, 0, 1]), ParseStatus.Ok, null, [7, 2, 9],
             [new Principle("be right", 0.5), new Principle("be brief", null)], ["good", null, "bad\0byte"], 1.25);
 
-        var row = SampleRowMapping.ToRecord(sample, "raw", 100, 20, TimeSpan.FromMilliseconds(5));
+        var row = SampleRowMapping.ToRecord(new DrawnSample(sample, "raw", 100, 20, TimeSpan.FromMilliseconds(5)));
         var back = SampleRowMapping.ToSample(row, 3, row.MetaScore);
 
         Assert.Equal(SampleRowMapping.OkStatusName, row.ParseStatus);
@@ -34,7 +34,7 @@ public sealed class SampleRowMappingTests
     {
         var sample = GrmSample.Invalid(0, 2, ParseStatus.WrongCount, "two scores expected", 7);
 
-        var back = SampleRowMapping.ToSample(SampleRowMapping.ToRecord(sample, "", 1, 1, TimeSpan.Zero), 2, null);
+        var back = SampleRowMapping.ToSample(SampleRowMapping.ToRecord(new DrawnSample(sample, "", 1, 1, TimeSpan.Zero)), 2, null);
 
         Assert.Equal((ParseStatus.WrongCount, "two scores expected"), (back.Status, back.Reason));
         Assert.False(back.IsValid);

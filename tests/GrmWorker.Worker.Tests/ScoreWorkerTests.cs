@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GrmWorker.Testing;
 
 namespace GrmWorker.Worker.Tests;
 
@@ -166,7 +167,7 @@ public sealed class ScoreWorkerTests(WorkerFixture worker)
     {
         var route = WorkerFixture.NewRoute();
         var results = await worker.Amqp.SubscribeAsync(WorkerFixture.ResultExchange, route);
-        var before = Math.Max(0, await worker.Amqp.CountAsync(worker.ErrorQueue));
+        var before = await worker.Amqp.CountAsync(worker.ErrorQueue) ?? 0;
         var good = Request(route, ["fine"], null);
 
         await worker.Amqp.PublishAsync(worker.ScoreQueue, "this is not json");
@@ -177,8 +178,8 @@ public sealed class ScoreWorkerTests(WorkerFixture worker)
 
         var result = Assert.Single(await worker.Amqp.ReadAsync(results, 1, Wait));
         Assert.Equal(good.requestId, result.Json.GetProperty("requestId").GetString());
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (await worker.Amqp.CountAsync(worker.ErrorQueue) < before + 4 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        await Poll.UntilAsync(async () => await worker.Amqp.CountAsync(worker.ErrorQueue) >= before + 4, TimeSpan.FromSeconds(10),
+            () => "four malformed bodies did not all reach the error queue", TimeSpan.FromMilliseconds(100));
         var errors = await worker.Amqp.ReadAsync(worker.ErrorQueue, 100, TimeSpan.FromSeconds(2));
         Assert.Contains(errors, e => e.Body == "this is not json" && e.Headers["MT-Fault-Message"]!.Contains("invalid JSON", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Body.Contains("no id", StringComparison.Ordinal) && e.Headers["MT-Fault-Message"]!.Contains("requestId", StringComparison.Ordinal));
@@ -192,7 +193,7 @@ public sealed class ScoreWorkerTests(WorkerFixture worker)
     {
         var route = WorkerFixture.NewRoute();
         var results = await worker.Amqp.SubscribeAsync(WorkerFixture.ResultExchange, route);
-        var before = Math.Max(0, await worker.Amqp.CountAsync(worker.ErrorQueue));
+        var before = await worker.Amqp.CountAsync(worker.ErrorQueue) ?? 0;
         var good = Request(route, ["fine"], new { n = 1 });
         var badMetadata = WorkerFixture.NewRequestId();
         var hugeExtra = WorkerFixture.NewRequestId();
@@ -215,8 +216,8 @@ public sealed class ScoreWorkerTests(WorkerFixture worker)
         Assert.True(Ran(answers[hugeExtra]), answers[hugeExtra].ToString());
         Assert.Null(await worker.ScalarAsync<string>("SELECT request::text FROM scoring_jobs WHERE request_id = $1", hugeExtra));
         // the requestId nobody can be answered under goes to the error queue once, and nothing stays queued
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (await worker.Amqp.CountAsync(worker.ErrorQueue) < before + 1 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        await Poll.UntilAsync(async () => await worker.Amqp.CountAsync(worker.ErrorQueue) >= before + 1, TimeSpan.FromSeconds(10),
+            () => "the body with an unanswerable requestId did not reach the error queue", TimeSpan.FromMilliseconds(100));
         var errors = await worker.Amqp.ReadAsync(worker.ErrorQueue, 100, TimeSpan.FromSeconds(2));
         Assert.Single(errors, e => e.Body.Contains("udbff id", StringComparison.Ordinal));
         Assert.Equal(0L, await worker.Amqp.CountAsync(worker.ScoreQueue));

@@ -97,6 +97,51 @@ public sealed class WorkerOptionsTests
         Assert.Contains(failures, f => f.Contains("GRM_POSTGRES__CONNECTIONSTRING", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("Model:ContextMargin", "-1", "Model:ContextMargin must be >= 0")]
+    [InlineData("Inference:IntraOpThreads", "-1", "Inference:IntraOpThreads must be 0 (default) or positive")]
+    [InlineData("Inference:NativeHeapTrimInterval", "-00:00:01", "Inference:NativeHeapTrimInterval must be zero (off) or positive")]
+    [InlineData("Inference:ExecutionProvider", "cuda", "Inference:KvCacheBudget (bytes) is required with Inference:ExecutionProvider=cuda")]
+    [InlineData("Validation:MaxKMax", "0", "Validation:MaxKMax must be at least 1")]
+    [InlineData("Stopping:KMin", "0", "Stopping: kMin must be 1..kMax")]
+    [InlineData("Http:Url", "not a url", "Http:Url must be an absolute URL or empty")]
+    [InlineData("Postgres:CommandTimeout", "00:00:00", "Postgres:CommandTimeout must be positive")]
+    public async Task Each_settings_section_stops_the_start_naming_its_bad_setting(string key, string value, string expected)
+    {
+        using var host = Build(new()
+        {
+            ["Postgres:ConnectionString"] = "Host=127.0.0.1;Port=1;Database=none;Username=none",
+            ["RabbitMq:Username"] = "grm",
+            [key] = value,
+        });
+
+        var failures = Failures(await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync()));
+
+        Assert.Contains(failures, f => f.Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(typeof(WorkerOptions))]
+    [InlineData(typeof(RabbitMqOptions))]
+    [InlineData(typeof(ResilienceOptions))]
+    [InlineData(typeof(ModelOptions))]
+    [InlineData(typeof(HttpOptions))]
+    [InlineData(typeof(GrmWorker.Worker.Gateway.GatewayOptions))]
+    [InlineData(typeof(GrmWorker.Inference.InferenceOptions))]
+    [InlineData(typeof(GrmWorker.Storage.StorageOptions))]
+    [InlineData(typeof(GrmWorker.Scoring.Stopping.StoppingOptions))]
+    [InlineData(typeof(GrmWorker.Contracts.ValidationLimits))]
+    public void Every_settings_class_names_its_section_and_lists_its_own_problems(Type settings)
+    {
+        const System.Reflection.BindingFlags Static = System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static;
+
+        var section = settings.GetField("Section", Static);
+        var problems = settings.GetMethod("Problems", Static);
+
+        Assert.True(section is { IsLiteral: true } && section.FieldType == typeof(string), $"{settings.Name} has no const string Section");
+        Assert.True(problems is not null && problems.ReturnType == typeof(IEnumerable<string>), $"{settings.Name} has no static Problems listing its bad settings");
+    }
+
     [Fact]
     public void Environment_variables_with_the_GRM_prefix_bind_to_sections()
     {

@@ -97,9 +97,9 @@ internal static class EvalCommand
         var limits = services.GetRequiredService<IOptions<ValidationLimits>>().Value;
         var settings = SamplingSettings(args, ks, worker, limits);
         var generator = services.GetRequiredService<IGrmGenerator>();
-        var metaScorer = services.GetRequiredService<IMetaScorer>();
-        var metaRmId = metaScorer.ModelId;
-        var sampler = new EvalSampler(generator, services.GetRequiredService<ScoringPipeline>(), settings, metaRmId is null ? null : metaScorer);
+        var metaScorer = services.GetRequiredService<MetaScorerAvailability>().Scorer;
+        var metaRmId = metaScorer?.ModelId;
+        var sampler = new EvalSampler(generator, services.GetRequiredService<ScoringPipeline>(), settings, metaScorer);
         try
         {
             sampler.Validate(args.DataFile, items);
@@ -113,7 +113,7 @@ internal static class EvalCommand
 
         var stopping = services.GetRequiredService<IOptions<StoppingOptions>>().Value;
         // Meta-RM voting as the worker aggregates it (Aggregator.For("meta-rm"): the top half of the valid samples vote).
-        var report = EvalMetrics.Compute(drawn, ks, stopping, metaRmId is null ? null : new MetaRmOptions(), errorBounds);
+        var report = EvalMetrics.Compute(drawn, ks, stopping, metaScorer is null ? null : new MetaRmOptions(), errorBounds);
         var info = new EvalRunInfo(args.DataFile, generator.ModelId, metaRmId, ks, settings.Temperature, settings.MaxNewTokens,
             clock.Elapsed.TotalSeconds, generatedTokens, generationTime.TotalSeconds);
         if (args.PlotPath is { } plotPath) await WriteFileAsync(plotPath, EvalPlot.Render(report, info), "--plot", cancellationToken);
@@ -189,7 +189,7 @@ internal static class EvalCommand
         if (args.ModelDirectory is { } model) overrides[$"{ModelOptions.Section}:Directory"] = model;
         if (args.NoMetaRm) overrides[MetaRmScorer.DirectorySetting] = ModelOptions.NoMetaRm;
         else if (args.MetaRmDirectory is { } metaRm) overrides[MetaRmScorer.DirectorySetting] = metaRm;
-        if (args.Threads is { } threads) overrides[$"{InferenceOptions.SectionName}:IntraOpThreads"] = threads.ToString(CultureInfo.InvariantCulture);
+        if (args.Threads is { } threads) overrides[$"{InferenceOptions.Section}:IntraOpThreads"] = threads.ToString(CultureInfo.InvariantCulture);
         return overrides;
     }
 

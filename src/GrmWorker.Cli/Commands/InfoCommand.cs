@@ -30,7 +30,7 @@ internal static class InfoCommand
     private static int Run(string? modelDir, ExecutionProviderKind? provider, bool json, TextWriter stdout, TextWriter stderr)
     {
         var configuration = new ConfigurationBuilder().AddEnvironmentVariables(WorkerHost.EnvironmentPrefix).Build();
-        var options = configuration.GetSection(InferenceOptions.SectionName).Get<InferenceOptions>() ?? new InferenceOptions();
+        var options = configuration.GetSection(InferenceOptions.Section).Get<InferenceOptions>() ?? new InferenceOptions();
         options.ExecutionProvider = provider ?? options.ExecutionProvider;
         var report = new JsonObject { ["build"] = BuildFlavour() };
         try

@@ -154,7 +154,7 @@ internal static class ReplayCommand
     }
 
     private static InferenceOptions InferenceSettings(IConfiguration configuration) =>
-        configuration.GetSection(InferenceOptions.SectionName).Get<InferenceOptions>() ?? new InferenceOptions();
+        configuration.GetSection(InferenceOptions.Section).Get<InferenceOptions>() ?? new InferenceOptions();
 
     /// <summary>The worker's result publisher on the configured broker, after one connection proved the broker answers.</summary>
     private static async Task<ResultPublisher> PublisherAsync(IServiceProvider services, IConfiguration configuration, CancellationToken cancellationToken)

@@ -128,15 +128,16 @@ internal static class ScoreCommand
 
             // --no-store scores without the JobService: its work is the stored lookup, the fleet-wide claim and the
             // write, none of which exists without a database.
-            var (record, jobId) = args.NoStore
+            var (job, jobId) = args.NoStore
                 ? ((await pipeline.RunAsync([incoming], cancellationToken))[0], (long?)null)
                 : await ScoreAndStoreAsync(services.GetRequiredService<JobService>(), incoming, cancellationToken);
 
-            var trace = JobTrace.From(record, jobId);
+            // The job as it is (or would be) stored: the rows `grm jobs show` reads back.
+            var trace = JobTrace.From(JobRowMapping.ToRecord(job), jobId);
             if (args.Json) CliJson.Write(environment.Out, trace);
             else JobTraceView.Render(CliConsole.Create(environment), trace, args.RawText);
-            if (record.Status == ScoreStatus.Scored) return ExitCodes.Ok;
-            await environment.Error.WriteLineAsync($"grm score: the job {record.Status}: {record.ErrorCode}: {record.ErrorMessage}");
+            if (job.Status == ScoreStatus.Scored) return ExitCodes.Ok;
+            await environment.Error.WriteLineAsync($"grm score: the job {job.Status}: {job.Result.Error?.Code}: {job.Result.Error?.Message}");
             return ExitCodes.Failure;
         }, cancellationToken);
     }
@@ -145,12 +146,12 @@ internal static class ScoreCommand
     /// As the worker scores: through its <see cref="JobService"/>, so the requestId is claimed across the fleet (a worker
     /// scoring it already is waited for, not raced) and the job is written in one transaction that marks the claim done.
     /// </summary>
-    private static async Task<(JobRecord Record, long? JobId)> ScoreAndStoreAsync(JobService jobs, IncomingRequest incoming, CancellationToken cancellationToken)
+    private static async Task<(FinishedJob Job, long? JobId)> ScoreAndStoreAsync(JobService jobs, IncomingRequest incoming, CancellationToken cancellationToken)
     {
         var requestId = incoming.Request.RequestId;
         var outcome = (await jobs.ScoreAndStoreAsync([incoming], cancellationToken))[requestId];
-        return outcome.Scored is { } record
-            ? (record, outcome.JobId)
+        return outcome.Scored is { } job
+            ? (job, outcome.JobId)
             : throw new CliException(ExitCodes.Failure,
                 $"requestId '{requestId}' was stored by another writer while this run scored it (job {outcome.JobId}); this run's rows were not written");
     }

@@ -74,7 +74,7 @@ internal static class StoppingCommand
         var configuration = CliServices.Configuration(environment);
         using var services = CliServices.Build(environment, configuration, s =>
         {
-            s.AddOptions<ModelOptions>().Bind(configuration.GetSection(ModelOptions.Section));
+            s.AddSettings<ModelOptions>(configuration, ModelOptions.Section, ModelOptions.Problems);
             s.AddStoppingOptions(configuration);
         });
         var worker = services.GetRequiredService<IOptions<StoppingOptions>>().Value;

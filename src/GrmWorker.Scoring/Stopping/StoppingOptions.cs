@@ -7,6 +7,9 @@ namespace GrmWorker.Scoring.Stopping;
 /// </summary>
 public sealed record StoppingOptions
 {
+    /// <summary>The configuration section the worker binds these from.</summary>
+    public const string Section = "Stopping";
+
     public int KMin { get; init; } = 2;
 
     public int KMax { get; init; } = 32;
@@ -66,14 +69,19 @@ public sealed record StoppingOptions
     }
 
     /// <summary>A message naming the first bad setting, or null.</summary>
-    public string? Validate() =>
-        KMax < 1 ? "kMax must be at least 1"
-        : KMin < 1 || KMin > KMax ? "kMin must be 1..kMax"
-        : RoundSize < 1 ? "roundSize must be at least 1"
-        : ErrorBound is < 0 or >= 1 || double.IsNaN(ErrorBound) ? "errorBound must be in [0, 1)"
-        : MeanWidth < 0 || double.IsNaN(MeanWidth) ? "meanWidth must be >= 0"
-        : PriorMeanWeight <= 0 || PriorVarianceWeight <= 0 ? "prior weights must be > 0"
-        : PriorDifferenceVariance <= 0 || PriorScoreVariance <= 0 ? "prior variances must be > 0"
-        : GiveUpAfterInvalidDraws < 0 ? "giveUpAfterInvalidDraws must be >= 0"
-        : null;
+    public string? Validate() => Problems(this).FirstOrDefault();
+
+    /// <summary>Every bad setting, each message naming it as requests and the CLI spell it (<c>kMin</c>, <c>roundSize</c>, ...).</summary>
+    public static IEnumerable<string> Problems(StoppingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.KMax < 1) yield return "kMax must be at least 1";
+        if (options.KMin < 1 || options.KMin > options.KMax) yield return "kMin must be 1..kMax";
+        if (options.RoundSize < 1) yield return "roundSize must be at least 1";
+        if (options.ErrorBound is < 0 or >= 1 || double.IsNaN(options.ErrorBound)) yield return "errorBound must be in [0, 1)";
+        if (options.MeanWidth < 0 || double.IsNaN(options.MeanWidth)) yield return "meanWidth must be >= 0";
+        if (options.PriorMeanWeight <= 0 || options.PriorVarianceWeight <= 0) yield return "prior weights must be > 0";
+        if (options.PriorDifferenceVariance <= 0 || options.PriorScoreVariance <= 0) yield return "prior variances must be > 0";
+        if (options.GiveUpAfterInvalidDraws < 0) yield return "giveUpAfterInvalidDraws must be >= 0";
+    }
 }

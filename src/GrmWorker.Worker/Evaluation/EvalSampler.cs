@@ -96,11 +96,11 @@ internal sealed class EvalSampler(IGrmGenerator generator, ScoringPipeline pipel
             var greedyOutput = generated.Jobs[items.Length + i][0];
             var greedyText = greedyOutput.Text ?? generator.Decode(greedyOutput.Tokens);
             var greedy = GrmSample.FromParsed(0, runs[i].JobSeed, identity[i], GrmOutputParser.Parse(greedyText, items[i].ResponseCount));
-            var records = runs[i].Records;
+            var samples = runs[i].Drawn;
             drawn[i] = new DrawnItem(
                 new ItemSamples(items[i], [.. runs[i].Samples], greedy),
-                [.. records.Select(r => r.RawText)],
-                [.. records.Select(r => r.GeneratedTokens)],
+                [.. samples.Select(s => s.RawText)],
+                [.. samples.Select(s => s.GeneratedTokens)],
                 greedyText,
                 greedyOutput.Tokens.Count);
         }

@@ -20,12 +20,8 @@ public static class GatewayHost
         builder.Configuration.AddEnvironmentVariables(WorkerHost.EnvironmentPrefix);
         if (overrides is not null) builder.Configuration.AddInMemoryCollection(overrides);
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-        builder.Services.AddOptions<RabbitMqOptions>().Bind(builder.Configuration.GetSection(RabbitMqOptions.Section))
-            .Validate(o => !RabbitMqOptions.Problems(o).Any(), "RabbitMq settings are incomplete (env GRM_RABBITMQ__HOST, __PORT, __USERNAME, __PASSWORD, __VIRTUALHOST)")
-            .ValidateOnStart();
-        builder.Services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section))
-            .Validate(o => !GatewayOptions.Problems(o).Any(), "Gateway settings are invalid (Url absolute, Timeout positive, MaxRequestBytes >= 1024)")
-            .ValidateOnStart();
+        builder.Services.AddSettings<RabbitMqOptions>(builder.Configuration, RabbitMqOptions.Section, RabbitMqOptions.Problems);
+        builder.Services.AddSettings<GatewayOptions>(builder.Configuration, GatewayOptions.Section, GatewayOptions.Problems);
         builder.Services.AddSingleton<GatewayBroker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<GatewayBroker>());
         var gateway = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();

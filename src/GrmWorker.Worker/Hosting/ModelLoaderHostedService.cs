@@ -12,9 +12,9 @@ public sealed class ModelLoaderHostedService(IServiceProvider services, WorkerRe
     {
         var engine = services.GetRequiredService<IGrmGenerator>();
         WorkerLog.ModelLoaded(logger, engine.ModelId, engine is GrmEngine model ? model.Config.Directory : engine.GetType().Name, engine.ContextLength);
-        var metaScorer = services.GetRequiredService<IMetaScorer>();
-        if (metaScorer.ModelId is { } metaRmId)
-            WorkerLog.MetaRmLoaded(logger, metaRmId, metaScorer is MetaRmScorer loaded ? loaded.Directory! : metaScorer.GetType().Name);
+        var metaRm = services.GetRequiredService<MetaScorerAvailability>();
+        if (metaRm.IsAvailable)
+            WorkerLog.MetaRmLoaded(logger, metaRm.Scorer.ModelId, metaRm.Scorer is MetaRmScorer loaded ? loaded.Directory : metaRm.Scorer.GetType().Name);
         else
             WorkerLog.NoMetaRm(logger);
         readiness.MarkModelLoaded();

@@ -22,6 +22,12 @@ public sealed class ModelOptions
     /// </summary>
     public string MetaRmDirectory { get; set; } = "";
 
+    internal static IEnumerable<string> Problems(ModelOptions o)
+    {
+        if (string.IsNullOrWhiteSpace(o.Directory)) yield return $"{Section}:Directory is required";
+        if (o.ContextMargin < 0) yield return $"{Section}:ContextMargin must be >= 0";
+    }
+
     /// <summary>The meta-RM directory to load for a GRM with <paramref name="grm"/> as its config; null: none.</summary>
     public string? ResolveMetaRmDirectory(ModelConfig grm)
     {

@@ -12,11 +12,13 @@ using Microsoft.Extensions.Options;
 
 namespace GrmWorker.Worker.Hosting;
 
-/// <summary>The worker's wiring, one extension per concern; `grm serve` and the tests both call <see cref="AddGrmWorker"/>.</summary>
+/// <summary>
+/// The worker's wiring, one extension per concern; `grm serve` and the tests both call <see cref="AddGrmWorker"/>.
+/// Every settings class is registered one way (<see cref="AddSettings"/>): bound from its <c>Section</c>, checked when
+/// the host starts by its own <c>Problems</c>, each message naming the setting.
+/// </summary>
 public static class WorkerServiceCollectionExtensions
 {
-    public const string ValidationSection = "Validation";
-    public const string StoppingSection = "Stopping";
 
     /// <summary>Storage + migrations at start, the model and scoring pipeline, and the bus. Order matters: hosted services start in it.</summary>
     public static IServiceCollection AddGrmWorker(this IServiceCollection services, IConfiguration configuration)
@@ -37,9 +39,7 @@ public static class WorkerServiceCollectionExtensions
     public static IServiceCollection AddGrmHttpEndpoints(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<HttpOptions>().Bind(configuration.GetSection(HttpOptions.Section))
-            .Validate(o => string.IsNullOrWhiteSpace(o.Url) || Uri.TryCreate(o.Url, UriKind.Absolute, out _), $"{HttpOptions.Section}:Url must be an absolute URL or empty")
-            .ValidateOnStart();
+        services.AddSettings<HttpOptions>(configuration, HttpOptions.Section, HttpOptions.Problems);
         services.AddSingleton<HttpEndpointsHostedService>();
         services.AddHostedService(sp => sp.GetRequiredService<HttpEndpointsHostedService>());
         return services;
@@ -49,32 +49,21 @@ public static class WorkerServiceCollectionExtensions
     public static IServiceCollection AddGrmScoring(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<ModelOptions>().Bind(configuration.GetSection(ModelOptions.Section))
-            .Validate(o => !string.IsNullOrWhiteSpace(o.Directory), $"{ModelOptions.Section}:Directory is required")
-            .Validate(o => o.ContextMargin >= 0, $"{ModelOptions.Section}:ContextMargin must be >= 0")
-            .ValidateOnStart();
-        services.AddOptions<InferenceOptions>().Bind(configuration.GetSection(InferenceOptions.SectionName))
-            .Validate(o => o.IntraOpThreads >= 0 && o.InterOpThreads >= 0 && o.CudaDeviceId >= 0,
-                $"{InferenceOptions.SectionName}: IntraOpThreads, InterOpThreads and CudaDeviceId must be >= 0")
-            .Validate(o => o.KvCacheBudget is null or > 0, $"{InferenceOptions.SectionName}:KvCacheBudget must be a positive number of bytes, or unset")
-            .Validate(o => o.ExecutionProvider != ExecutionProviderKind.Cuda || o.KvCacheBudget is not null || o.CudaProviderOptions.ContainsKey("gpu_mem_limit"),
-                $"{InferenceOptions.SectionName}:KvCacheBudget (bytes) is required with {InferenceOptions.SectionName}:ExecutionProvider=cuda, unless {InferenceOptions.SectionName}:CudaProviderOptions:gpu_mem_limit is set")
-            .ValidateOnStart();
+        services.AddSettings<ModelOptions>(configuration, ModelOptions.Section, ModelOptions.Problems);
+        services.AddSettings<InferenceOptions>(configuration, InferenceOptions.Section, InferenceOptions.Problems);
         services.AddStoppingOptions(configuration);
-        services.AddOptions<ValidationLimits>().Bind(configuration.GetSection(ValidationSection))
-            .Validate(o => o.MaxResponses >= 1 && o.MaxKMax >= 1 && o.MaxNewTokensLimit >= 1, $"{ValidationSection}: limits must be positive")
-            .ValidateOnStart();
-        services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.Section)).ValidateOnStart();
+        services.AddSettings<ValidationLimits>(configuration, ValidationLimits.Section, ValidationLimits.Problems);
         // The prefetch is read from configuration, not IOptions<RabbitMqOptions>: that would throw RabbitMq's own
         // validation errors here and hide the worker's.
         var rabbitSection = configuration.GetSection(RabbitMqOptions.Section);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>>(
-            new ProblemsValidator<WorkerOptions>(o => WorkerOptions.Problems(o, (rabbitSection.Get<RabbitMqOptions>() ?? new RabbitMqOptions()).Prefetch))));
+        services.AddSettings<WorkerOptions>(configuration, WorkerOptions.Section,
+            o => WorkerOptions.Problems(o, (rabbitSection.Get<RabbitMqOptions>() ?? new RabbitMqOptions()).Prefetch));
         services.AddSingleton<GrmEngine>();
         // The model by default; benchmarks and tests replace this with a canned one (tests/GrmWorker.Testing).
         services.TryAddSingleton<IGrmGenerator>(sp => sp.GetRequiredService<GrmEngine>());
         // The meta-RM of Model:MetaRmDirectory (or grm-config.json's metaRm), or none; loaded at start with the model.
-        services.TryAddSingleton<IMetaScorer, MetaRmScorer>();
+        services.TryAddSingleton(sp => MetaScorerAvailability.FromSettings(
+            sp.GetRequiredService<IOptions<ModelOptions>>(), sp.GetRequiredService<IOptions<InferenceOptions>>()));
         services.AddSingleton<ScoringPipeline>();
         services.AddHostedService<ModelLoaderHostedService>();
         return services;
@@ -89,9 +78,8 @@ public static class WorkerServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         // Reads Model:Directory through IOptions<ModelOptions>, which the caller binds (AddGrmScoring does).
         services.AddTransient<IOptionsFactory<StoppingOptions>, StoppingOptionsFactory>();
-        services.AddOptions<StoppingOptions>().Bind(configuration.GetSection(StoppingSection))
-            .Validate(o => o.Validate() is null, $"{StoppingSection}: invalid stopping settings (kMin 1..kMax, roundSize >= 1, errorBound in [0, 1))")
-            .ValidateOnStart();
+        services.AddSettings<StoppingOptions>(configuration, StoppingOptions.Section,
+            o => StoppingOptions.Problems(o).Select(problem => $"{StoppingOptions.Section}: {problem}"));
         return services;
     }
 
@@ -99,8 +87,7 @@ public static class WorkerServiceCollectionExtensions
     public static IServiceCollection AddGrmMessaging(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<RabbitMqOptions>().Bind(configuration.GetSection(RabbitMqOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RabbitMqOptions>>(new ProblemsValidator<RabbitMqOptions>(RabbitMqOptions.Problems)));
+        services.AddSettings<RabbitMqOptions>(configuration, RabbitMqOptions.Section, RabbitMqOptions.Problems);
         services.AddSingleton<ResultPublisher>();
         services.AddJobService(configuration);
         services.AddSingleton<InFlightRequests>();
@@ -150,22 +137,30 @@ public static class WorkerServiceCollectionExtensions
     public static IServiceCollection AddJobService(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<ResilienceOptions>().Bind(configuration.GetSection(ResilienceOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResilienceOptions>>(new ProblemsValidator<ResilienceOptions>(ResilienceOptions.Problems)));
+        services.AddSettings<ResilienceOptions>(configuration, ResilienceOptions.Section, ResilienceOptions.Problems);
         services.TryAddSingleton<WorkerResilience>();
         services.TryAddSingleton<WorkerIdentity>();
         services.TryAddSingleton<JobService>();
         return services;
     }
 
+    /// <summary>
+    /// The one way a settings class is registered: bound from its <paramref name="section"/> (the class's <c>Section</c>),
+    /// checked when the host starts by <paramref name="problems"/> (the class's own <c>Problems</c>): every bad setting,
+    /// each message naming it. Storage's <c>AddGrmStorage</c> registers <c>StorageOptions</c> the same way.
+    /// </summary>
+    internal static OptionsBuilder<T> AddSettings<T>(this IServiceCollection services, IConfiguration configuration, string section, Func<T, IEnumerable<string>> problems)
+        where T : class
+    {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<T>>(new ProblemsValidator<T>(problems)));
+        return services.AddOptions<T>().Bind(configuration.GetSection(section)).ValidateOnStart();
+    }
+
     /// <summary>An options class's own list of problems (its static <c>Problems</c>) as an options validator: all of them, named.</summary>
     private sealed class ProblemsValidator<T>(Func<T, IEnumerable<string>> problems) : IValidateOptions<T>
         where T : class
     {
-        public ValidateOptionsResult Validate(string? name, T options)
-        {
-            var found = problems(options).ToList();
-            return found.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(found);
-        }
+        public ValidateOptionsResult Validate(string? name, T options) =>
+            problems(options).ToList() is { Count: > 0 } found ? ValidateOptionsResult.Fail(found) : ValidateOptionsResult.Success;
     }
 }

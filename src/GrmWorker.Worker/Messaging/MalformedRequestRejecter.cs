@@ -58,7 +58,7 @@ public sealed class MalformedRequestRejecter(
         var failure = new ValidationFailure(ErrorCodes.InvalidRequest, message);
         WorkerLog.Rejected(logger, request.RequestId, failure.Code, failure.Message);
         var text = Encoding.UTF8.GetString(body);
-        var record = JobOutcomes.Rejected(new IncomingRequest(request, text, time.GetUtcNow()), failure, engine.ModelId, time.GetUtcNow());
+        var record = JobRowMapping.ToRecord(JobOutcomes.Rejected(new IncomingRequest(request, text, time.GetUtcNow()), failure, engine.ModelId, time.GetUtcNow()));
         var written = await resilience.Storage.ExecuteAsync(static (state, t) => new ValueTask<JobWriteResult>(state.writer.WriteAsync(state.record, t)),
             (writer, record), cancellationToken);
         await resilience.Broker.ExecuteAsync(static (state, t) => new ValueTask(state.publisher.PublishAsync(

@@ -7,24 +7,27 @@ using GrmWorker.Scoring.Parsing;
 using GrmWorker.Scoring.Prompting;
 using GrmWorker.Scoring.Sampling;
 using GrmWorker.Scoring.Stopping;
-using GrmWorker.Storage;
 
 namespace GrmWorker.Worker.Pipeline;
 
 /// <summary>
 /// One valid job while it is being scored: its settings, the samples drawn so far and the stopping rule.
-/// Each round it asks for <see cref="StoppingOptions.NextDrawCount"/> more samples (one generation job, the
-/// prompt tokens the samples share prefilled once), then parses them and asks the rule whether to stop.
+/// One way through a round: <see cref="PlanRound"/> asks the rule about the samples so far and, unless it stops, asks
+/// for <see cref="StoppingOptions.NextDrawCount"/> more (one generation job, the prompt tokens the samples share
+/// prefilled once); <see cref="Absorb"/> parses what was generated; meta scores, when the worker has a meta-RM, are
+/// set in between (<see cref="PendingMetaInputs"/>, <see cref="SetMetaScore"/>), so the rule sees them next round.
 /// </summary>
 internal sealed class JobRun
 {
     private readonly List<GrmSample> _samples = [];
-    private readonly List<SampleRecord> _records = [];
+    private readonly List<DrawnSample> _drawn = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     // Prompt ids by shown order: samples that draw the same order (or the identity order the size check encoded)
     // reuse the ids instead of tokenizing the same prompt again.
     private readonly Dictionary<string, int[]> _encoded = new(StringComparer.Ordinal);
     private PromptPieceEncoder? _pieces;
+    // Samples were absorbed since the rule last looked at them.
+    private bool _undecided;
 
     public JobRun(IncomingRequest incoming, PromptBuilder prompts, IStoppingRule rule, string aggregation,
         SamplingOptions sampling, int maxNewTokens, IReadOnlyList<string> stopStrings)
@@ -88,13 +91,27 @@ internal sealed class JobRun
 
     public IReadOnlyList<GrmSample> Samples => _samples;
 
-    public IReadOnlyList<SampleRecord> Records => _records;
+    /// <summary>The samples of <see cref="Samples"/> with their stored text, token counts and round time, in the same order.</summary>
+    public IReadOnlyList<DrawnSample> Drawn => _drawn;
 
     public TimeSpan Elapsed => _clock.Elapsed;
 
-    /// <summary>The next round's samples as one generation job, or null when the rule wants none. Touches only this run.</summary>
+    /// <summary>
+    /// The next round's samples as one generation job, or null (the job is then <see cref="Done"/>) when the rule stops
+    /// on the samples so far or wants none. Touches only this run.
+    /// </summary>
     public RoundPlan? PlanRound(Func<string, int[]> encode)
     {
+        if (_undecided)
+        {
+            _undecided = false;
+            LastDecision = Rule.Evaluate(_samples, ResponseCount);
+            if (LastDecision.Stop)
+            {
+                Done = true;
+                return null;
+            }
+        }
         var count = Rule.Options.NextDrawCount(_samples.Count, LastDecision);
         if (count <= 0)
         {
@@ -126,15 +143,8 @@ internal sealed class JobRun
         return new RoundPlan(this, specs, job);
     }
 
-    /// <summary>Parses a round's generated samples, then lets the stopping rule decide.</summary>
+    /// <summary>Parses a round's generated samples; the rule looks at them when the next round is planned.</summary>
     public void Absorb(RoundPlan plan, IReadOnlyList<GeneratedSample> generated, TimeSpan roundTime, Func<IReadOnlyList<int>, string> decode)
-    {
-        AbsorbSamples(plan, generated, roundTime, decode);
-        Decide();
-    }
-
-    /// <summary>Parses a round's generated samples without deciding; the pipeline meta-scores them, then calls <see cref="Decide"/>.</summary>
-    public void AbsorbSamples(RoundPlan plan, IReadOnlyList<GeneratedSample> generated, TimeSpan roundTime, Func<IReadOnlyList<int>, string> decode)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(generated);
@@ -147,15 +157,9 @@ internal sealed class JobRun
             var parsed = GrmOutputParser.Parse(text, ResponseCount);
             var sample = GrmSample.FromParsed(spec.Index, spec.Seed, spec.Permutation, parsed);
             _samples.Add(sample);
-            _records.Add(SampleRowMapping.ToRecord(sample, text, spec.PromptIds.Length, output.Tokens.Count, roundTime));
+            _drawn.Add(new DrawnSample(sample, text, spec.PromptIds.Length, output.Tokens.Count, roundTime));
         }
-    }
-
-    /// <summary>Asks the stopping rule whether the samples so far settle the job.</summary>
-    public void Decide()
-    {
-        LastDecision = Rule.Evaluate(_samples, ResponseCount);
-        if (LastDecision.Stop || Rule.Options.NextDrawCount(_samples.Count, LastDecision) == 0) Done = true;
+        _undecided = true;
     }
 
     /// <summary>
@@ -169,16 +173,16 @@ internal sealed class JobRun
         {
             var sample = _samples[i];
             if (sample.IsValid && sample.MetaScore is null)
-                pending.Add((i, MetaRmInput.Build(Input.Query, sample.Permutation.ToShown(Input.Responses), _records[i].RawText)));
+                pending.Add((i, MetaRmInput.Build(Input.Query, sample.Permutation.ToShown(Input.Responses), _drawn[i].RawText)));
         }
         return pending;
     }
 
-    /// <summary>Sets the meta score of the sample at <paramref name="position"/> (and of its stored row).</summary>
+    /// <summary>Sets the meta score of the sample at <paramref name="position"/>.</summary>
     public void SetMetaScore(int position, double metaScore)
     {
         _samples[position] = _samples[position] with { MetaScore = metaScore };
-        _records[position] = _records[position] with { MetaScore = metaScore };
+        _drawn[position] = _drawn[position] with { Sample = _samples[position] };
     }
 
     private static string OrderKey(Permutation permutation) => string.Join(',', permutation.Order);

@@ -80,16 +80,18 @@ public sealed class JobService(
         var renewing = RenewWhileRunningAsync(ids, renewal.Token);
         try
         {
-            var records = await ScoreAsync(run, attempts, cancellationToken);
-            // Created is false when another writer stored a requestId first; its stored result is the one that counts.
+            var finished = await ScoreAsync(run, attempts, cancellationToken);
+            // Storage's rows are made here, at the edge; Created is false when another writer stored a requestId first,
+            // and its stored result is the one that counts.
+            JobRecord[] records = [.. finished.Select(JobRowMapping.ToRecord)];
             var written = await resilience.Storage.ExecuteAsync(
                 static (s, t) => new ValueTask<IReadOnlyList<JobWriteResult>>(s.writer.WriteBatchAsync(s.records, t)),
                 (writer, records), cancellationToken);
-            for (var i = 0; i < records.Count; i++)
+            for (var i = 0; i < finished.Count; i++)
             {
-                if (!written[i].Created) WorkerLog.Duplicate(logger, records[i].RequestId, written[i].JobId);
-                outcomes[records[i].RequestId] = new JobOutcome(written[i].JobId, written[i].ResultJson, WasStored: !written[i].Created,
-                    Scored: written[i].Created ? records[i] : null);
+                if (!written[i].Created) WorkerLog.Duplicate(logger, finished[i].RequestId, written[i].JobId);
+                outcomes[finished[i].RequestId] = new JobOutcome(written[i].JobId, written[i].ResultJson, WasStored: !written[i].Created,
+                    Scored: written[i].Created ? finished[i] : null);
             }
         }
         catch
@@ -106,10 +108,10 @@ public sealed class JobService(
 
     // A request whose earlier runs all ended with their worker gone (killed, out of memory) is not run again: it could
     // be the reason, and every run costs a worker.
-    private async Task<IReadOnlyList<JobRecord>> ScoreAsync(List<IncomingRequest> run, IReadOnlyDictionary<string, int> attempts, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<FinishedJob>> ScoreAsync(List<IncomingRequest> run, IReadOnlyDictionary<string, int> attempts, CancellationToken cancellationToken)
     {
         var limit = options.Value.MaxRunAttempts;
-        var records = new JobRecord[run.Count];
+        var finished = new FinishedJob[run.Count];
         var fresh = new List<(int Slot, IncomingRequest Request)>();
         for (var i = 0; i < run.Count; i++)
         {
@@ -119,11 +121,11 @@ public sealed class JobService(
                 WorkerLog.Claimed(logger, run[i].Request.RequestId, n);
                 fresh.Add((i, run[i]));
             }
-            else records[i] = JobOutcomes.WorkerLost(run[i], n - 1, pipeline.ModelId, time.GetUtcNow());
+            else finished[i] = JobOutcomes.WorkerLost(run[i], n - 1, pipeline.ModelId, time.GetUtcNow());
         }
         var scored = await pipeline.RunAsync([.. fresh.Select(f => f.Request)], cancellationToken);
-        for (var i = 0; i < fresh.Count; i++) records[fresh[i].Slot] = scored[i];
-        return records;
+        for (var i = 0; i < fresh.Count; i++) finished[fresh[i].Slot] = scored[i];
+        return finished;
     }
 
     private async Task RenewWhileRunningAsync(string[] ids, CancellationToken cancellationToken)
@@ -165,10 +167,10 @@ public sealed class JobService(
 
 /// <summary>
 /// What a request ended as: its stored job and result JSON; <see cref="WasStored"/> when it was not scored by this call.
-/// <see cref="Scored"/> is the record this call scored and wrote (samples included; `grm score` prints it), null when
+/// <see cref="Scored"/> is the job this call scored and wrote (samples included; `grm score` prints it), null when
 /// the stored result is another run's.
 /// </summary>
-public sealed record JobOutcome(long JobId, string ResultJson, bool WasStored, JobRecord? Scored = null);
+public sealed record JobOutcome(long JobId, string ResultJson, bool WasStored, FinishedJob? Scored = null);
 
 /// <summary>This process's name in <c>request_claims.worker_id</c>: host, pid and a random part, unique across restarts.</summary>
 public sealed class WorkerIdentity

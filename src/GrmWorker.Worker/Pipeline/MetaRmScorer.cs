@@ -5,25 +5,34 @@ using Microsoft.Extensions.Options;
 namespace GrmWorker.Worker.Pipeline;
 
 /// <summary>
-/// The worker's meta-RM: the directory <c>Model:MetaRmDirectory</c> names, else the one grm-config.json names in
-/// <c>metaRm</c>, else none (<see cref="ModelId"/> null). Loaded when the worker starts, so a bad directory stops it.
+/// A loaded ONNX meta-RM. The worker's is the directory <c>Model:MetaRmDirectory</c> names, else the one grm-config.json
+/// names in <c>metaRm</c>, else none (<see cref="Load"/> returns null; <see cref="MetaScorerAvailability.None"/>). Loaded
+/// when the worker starts, so a bad directory stops it.
 /// </summary>
 public sealed class MetaRmScorer : IMetaScorer, IDisposable
 {
     public const string DirectorySetting = ModelOptions.Section + ":" + nameof(ModelOptions.MetaRmDirectory);
 
-    private readonly MetaRewardModel? _model;
+    private readonly MetaRewardModel _model;
 
-    public MetaRmScorer(IOptions<ModelOptions> model, IOptions<InferenceOptions> inference)
+    /// <summary>A scorer over an already loaded model (tools and tests).</summary>
+    public MetaRmScorer(MetaRewardModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        _model = model;
+    }
+
+    /// <summary>The meta-RM the settings name, loaded; null when they name none.</summary>
+    public static MetaRmScorer? Load(IOptions<ModelOptions> model, IOptions<InferenceOptions> inference)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inference);
         var grm = ModelConfig.Load(Path.GetFullPath(model.Value.Directory));
         var directory = model.Value.ResolveMetaRmDirectory(grm);
-        if (directory is null) return;
+        if (directory is null) return null;
         try
         {
-            _model = MetaRewardModel.Load(directory, inference.Value);
+            return new MetaRmScorer(MetaRewardModel.Load(directory, inference.Value));
         }
         catch (ModelConfigException ex)
         {
@@ -35,24 +44,14 @@ public sealed class MetaRmScorer : IMetaScorer, IDisposable
         }
     }
 
-    /// <summary>A scorer over an already loaded model (tools and tests).</summary>
-    public MetaRmScorer(MetaRewardModel model)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        _model = model;
-    }
+    public string ModelId => _model.ModelId;
 
-    public string? ModelId => _model?.ModelId;
+    /// <summary>Where the meta-RM's config was read from.</summary>
+    public string Directory => _model.Config.Directory;
 
-    /// <summary>Where the loaded meta-RM's config was read from; null without one.</summary>
-    public string? Directory => _model?.Config.Directory;
-
-    public Task<float[]> ScoreAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken)
-    {
-        var model = _model ?? throw new InvalidOperationException($"This worker has no meta-RM ({DirectorySetting}).");
+    public Task<float[]> ScoreAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken) =>
         // CPU-bound and synchronous; off the consumer's thread so the bus keeps receiving.
-        return Task.Run(() => model.Score(texts, cancellationToken), cancellationToken);
-    }
+        Task.Run(() => _model.Score(texts, cancellationToken), cancellationToken);
 
-    public void Dispose() => _model?.Dispose();
+    public void Dispose() => _model.Dispose();
 }

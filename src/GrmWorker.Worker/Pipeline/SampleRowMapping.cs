@@ -7,10 +7,10 @@ using GrmWorker.Storage;
 namespace GrmWorker.Worker.Pipeline;
 
 /// <summary>
-/// A <see cref="GrmSample"/> as the sample row Storage keeps (<see cref="SampleRecord"/>) and back, the parse status
-/// names the rows (and sample dumps) carry, and the one rule for which stored sample votes. The live pipeline writes
-/// rows with <see cref="ToRecord"/>; `grm replay` reads them back with <see cref="ToSample"/>; `grm jobs show` marks
-/// them with <see cref="IsValid"/>.
+/// A drawn sample as the sample row Storage keeps (<see cref="SampleRecord"/>) and back, the parse status names the
+/// rows (and sample dumps) carry, and the one rule for which stored sample votes. The job's rows are written with
+/// <see cref="ToRecord"/> (from <see cref="JobRowMapping"/>, beside it the job row's); `grm replay` reads them back with
+/// <see cref="ToSample"/>; `grm jobs show` marks them with <see cref="IsValid"/>.
 /// </summary>
 internal static class SampleRowMapping
 {
@@ -39,26 +39,31 @@ internal static class SampleRowMapping
     };
 
     /// <summary>
-    /// The row of <paramref name="sample"/>; <paramref name="rawText"/> must be storable already. Text the parser
-    /// took from it (reason, principles, critiques) is made storable here (<see cref="RequestRules.Storable"/>).
+    /// The row of a drawn sample; its <see cref="DrawnSample.RawText"/> is storable already. Text the parser took from
+    /// it (reason, principles, critiques) is made storable here (<see cref="RequestRules.Storable"/>).
     /// </summary>
-    public static SampleRecord ToRecord(GrmSample sample, string rawText, int promptTokens, int generatedTokens, TimeSpan roundTime) => new()
+    public static SampleRecord ToRecord(DrawnSample drawn)
     {
-        SampleIndex = sample.Index,
-        Seed = sample.Seed,
-        Permutation = sample.Permutation.Order,
-        RawText = rawText,
-        ParseStatus = ParseStatusName(sample.Status),
-        ParseReason = sample.Reason is null ? null : RequestRules.Storable(sample.Reason),
-        MetaScore = sample.MetaScore,
-        PromptTokens = promptTokens,
-        GeneratedTokens = generatedTokens,
-        LatencyMs = roundTime.TotalMilliseconds,
-        PromptVersion = sample.PromptVersion,
-        Principles = [.. sample.Principles.Select((p, i) => new PrincipleRecord(i, RequestRules.Storable(p.Text), p.Weight is >= 0 ? p.Weight : null))],
-        Critiques = [.. sample.Critiques.Select((c, i) => (c, i)).Where(x => x.c is not null).Select(x => new CritiqueRecord(x.i, RequestRules.Storable(x.c!)))],
-        Scores = sample.IsValid ? [.. sample.Scores!.Select((s, i) => new ScoreRecord(i, s))] : [],
-    };
+        ArgumentNullException.ThrowIfNull(drawn);
+        var sample = drawn.Sample;
+        return new SampleRecord
+        {
+            SampleIndex = sample.Index,
+            Seed = sample.Seed,
+            Permutation = sample.Permutation.Order,
+            RawText = drawn.RawText,
+            ParseStatus = ParseStatusName(sample.Status),
+            ParseReason = sample.Reason is null ? null : RequestRules.Storable(sample.Reason),
+            MetaScore = sample.MetaScore,
+            PromptTokens = drawn.PromptTokens,
+            GeneratedTokens = drawn.GeneratedTokens,
+            LatencyMs = drawn.RoundTime.TotalMilliseconds,
+            PromptVersion = sample.PromptVersion,
+            Principles = [.. sample.Principles.Select((p, i) => new PrincipleRecord(i, RequestRules.Storable(p.Text), p.Weight is >= 0 ? p.Weight : null))],
+            Critiques = [.. sample.Critiques.Select((c, i) => (c, i)).Where(x => x.c is not null).Select(x => new CritiqueRecord(x.i, RequestRules.Storable(x.c!)))],
+            Scores = sample.IsValid ? [.. sample.Scores!.Select((s, i) => new ScoreRecord(i, s))] : [],
+        };
+    }
 
     /// <summary>Whether a stored sample votes: parsed <c>ok</c> with exactly one score for every response.</summary>
     public static bool IsValid(SampleRecord sample, int responseCount)

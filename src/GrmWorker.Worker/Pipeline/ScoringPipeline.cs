@@ -6,7 +6,6 @@ using GrmWorker.Inference.Sampling;
 using GrmWorker.Scoring.Prompting;
 using GrmWorker.Scoring.Sampling;
 using GrmWorker.Scoring.Stopping;
-using GrmWorker.Storage;
 using GrmWorker.Worker.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,7 +15,7 @@ namespace GrmWorker.Worker.Pipeline;
 /// <summary>
 /// Scores a batch of requests: validates each (a bad one becomes a <c>rejected</c> record), then runs rounds
 /// in which every unfinished job draws its next samples in ONE batched generation, until each job's stopping
-/// rule stops it. Returns one finished <see cref="JobRecord"/> per request (result JSON included), in order.
+/// rule stops it. Returns one <see cref="FinishedJob"/> per request (its result and samples), in order.
 /// Writes and publishes nothing: the consumer does that, so the message is acked only after both.
 /// </summary>
 public sealed class ScoringPipeline(
@@ -27,20 +26,17 @@ public sealed class ScoringPipeline(
     TimeProvider time,
     WorkerMetrics metrics,
     ILogger<ScoringPipeline> logger,
-    IMetaScorer? metaScorer = null)
+    MetaScorerAvailability metaRm)
 {
     private readonly PromptBuilder _prompts = new(engine.Chat);
 
     /// <summary>The GRM's model id, as results and rows name it.</summary>
     public string ModelId => engine.ModelId;
 
-    /// <summary>The meta-RM when one is loaded: every valid sample gets a meta score, and <c>meta-rm</c> aggregation is accepted.</summary>
-    private readonly IMetaScorer? _metaScorer = metaScorer?.ModelId is null ? null : metaScorer;
-
-    public async Task<IReadOnlyList<JobRecord>> RunAsync(IReadOnlyList<IncomingRequest> batch, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<FinishedJob>> RunAsync(IReadOnlyList<IncomingRequest> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var records = new JobRecord?[batch.Count];
+        var finished = new FinishedJob?[batch.Count];
         var runs = new List<(int Slot, JobRun Run)>();
         // Validation and planning are CPU work (mostly tokenizing prompts), independent per job: spread over cores.
         var parallel = new ParallelOptions { CancellationToken = cancellationToken };
@@ -56,8 +52,8 @@ public sealed class ScoringPipeline(
             }
             var failure = job.Failure;
             WorkerLog.Rejected(logger, batch[i].Request.RequestId, failure.Code, failure.Message);
-            records[i] = JobOutcomes.Rejected(batch[i], failure, engine.ModelId, time.GetUtcNow());
-            metrics.JobFinished(ScoreStatus.Rejected, records[i]!.LatencyMs / 1000);
+            finished[i] = JobOutcomes.Rejected(batch[i], failure, engine.ModelId, time.GetUtcNow());
+            metrics.JobFinished(ScoreStatus.Rejected, finished[i]!.RunLatencyMs / 1000);
         }
 
         var round = 0;
@@ -88,22 +84,22 @@ public sealed class ScoringPipeline(
                 continue;
             }
             for (var j = 0; j < plans.Count; j++)
-                plans[j].Run.AbsorbSamples(plans[j], generated.Jobs[j], clock.Elapsed, engine.Decode);
+                plans[j].Run.Absorb(plans[j], generated.Jobs[j], clock.Elapsed, engine.Decode);
+            // Before the next round's planning, where each job's rule looks at its samples (meta scores included).
             await ScoreMetaAsync(plans, cancellationToken);
-            foreach (var plan in plans)
-                if (plan.Run.Failure is null) plan.Run.Decide();
             metrics.RoundGenerated(generated.Stats.GeneratedTokens, clock.Elapsed, generated.Stats.PeakKvBytes + generated.Stats.PeakLogitsBytes);
             WorkerLog.RoundDone(logger, round, plans.Count, generated.Stats.Rows, generated.Stats.GeneratedTokens, clock.Elapsed.TotalMilliseconds);
         }
 
         foreach (var (slot, run) in runs)
         {
-            var record = records[slot] = JobOutcomes.Finished(run, engine.ModelId, time.GetUtcNow());
-            metrics.JobFinished(record.Status, record.LatencyMs / 1000);
-            metrics.SamplesDrawn(record.SamplesUsed, record.SamplesValid, record.StoppedEarly ? run.Rule.Options.KMax - record.SamplesUsed : 0);
-            WorkerLog.JobScored(logger, run.Request.RequestId, record.Status, record.SamplesUsed, record.SamplesValid, record.LatencyMs);
+            var job = finished[slot] = JobOutcomes.Finished(run, engine.ModelId, time.GetUtcNow());
+            var result = job.Result;
+            metrics.JobFinished(result.Status, job.RunLatencyMs / 1000);
+            metrics.SamplesDrawn(result.SamplesUsed, result.SamplesValid, result.StoppedEarly ? run.Rule.Options.KMax - result.SamplesUsed : 0);
+            WorkerLog.JobScored(logger, run.Request.RequestId, result.Status, result.SamplesUsed, result.SamplesValid, job.RunLatencyMs);
         }
-        return records.Select(r => r!).ToArray();
+        return finished.Select(f => f!).ToArray();
     }
 
     /// <summary>A runnable job, or the reason it is rejected. Runs on several threads at once: reads only. `grm eval` plans with it too.</summary>
@@ -114,7 +110,7 @@ public sealed class ScoringPipeline(
         if (ScoreRequestValidator.Validate(r, limits.Value) is { } failure) return PreparedJob.Rejected(failure);
         if (RequestRules.UnstorableField(r) is { } unstorable) return PreparedJob.Rejected(unstorable);
         var aggregation = r.Aggregation ?? w.DefaultAggregation;
-        if (aggregation == AggregationKind.MetaRm && _metaScorer is null)
+        if (aggregation == AggregationKind.MetaRm && !metaRm.IsAvailable)
             return PreparedJob.Rejected(new ValidationFailure(ErrorCodes.Unsupported,
                 $"aggregation '{aggregation}' needs a meta reward model, and this worker has none (setting {MetaRmScorer.DirectorySetting}); use 'voting'"));
         if (aggregation is not (AggregationKind.Voting or AggregationKind.MetaRm))
@@ -147,14 +143,14 @@ public sealed class ScoringPipeline(
     /// </summary>
     private async Task ScoreMetaAsync(IReadOnlyList<RoundPlan> plans, CancellationToken cancellationToken)
     {
-        if (_metaScorer is null) return;
+        if (!metaRm.IsAvailable) return;
         var pending = plans.Select(p => (p.Run, Inputs: p.Run.PendingMetaInputs())).Where(x => x.Inputs.Count > 0).ToArray();
         if (pending.Length == 0) return;
         var clock = Stopwatch.StartNew();
         float[] scores;
         try
         {
-            scores = await _metaScorer.ScoreAsync([.. pending.SelectMany(x => x.Inputs.Select(i => i.Text))], cancellationToken);
+            scores = await metaRm.Scorer.ScoreAsync([.. pending.SelectMany(x => x.Inputs.Select(i => i.Text))], cancellationToken);
         }
         catch (OrtRuntimeException ex)
         {

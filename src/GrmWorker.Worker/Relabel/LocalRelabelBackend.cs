@@ -75,19 +75,19 @@ internal sealed class LocalRelabelBackend : IRelabelBackend
         _batch.Clear();
         var received = _time.GetUtcNow();
         var requests = jobs.Select(j => new IncomingRequest(j.Request, j.Body, received)).ToList();
-        var results = new Dictionary<string, string>(StringComparer.Ordinal);
+        var results = new Dictionary<string, ScoreResult?>(StringComparer.Ordinal);
         if (_jobs is null)
         {
-            var records = await _pipeline.RunAsync(requests, cancellationToken);
-            foreach (var record in records) results[record.RequestId] = record.ResultJson;
+            foreach (var finished in await _pipeline.RunAsync(requests, cancellationToken)) results[finished.RequestId] = finished.Result;
         }
         else
         {
             // As in the worker: a stored requestId is not scored again, one another writer stores first counts.
-            foreach (var (id, outcome) in await _jobs.ScoreAndStoreAsync(requests, cancellationToken)) results[id] = outcome.ResultJson;
+            foreach (var (id, outcome) in await _jobs.ScoreAndStoreAsync(requests, cancellationToken))
+                results[id] = JsonSerializer.Deserialize<ScoreResult>(outcome.ResultJson, WireJson.Options);
         }
 
         foreach (var job in jobs)
-            _completions.TryWrite(new JobCompletion(job, JsonSerializer.Deserialize<ScoreResult>(results[job.RequestId], WireJson.Options)));
+            _completions.TryWrite(new JobCompletion(job, results[job.RequestId]));
     }
 }

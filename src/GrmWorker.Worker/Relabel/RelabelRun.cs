@@ -29,8 +29,8 @@ internal static class RelabelRun
         ArgumentNullException.ThrowIfNull(usingPostgres);
         Check(args);
         var configuration = CliServices.Configuration(environment with { Settings = Overrides(args, environment.Settings) });
-        var limits = configuration.GetSection(WorkerServiceCollectionExtensions.ValidationSection).Get<ValidationLimits>() ?? new ValidationLimits();
-        var defaultKMax = (configuration.GetSection(WorkerServiceCollectionExtensions.StoppingSection).Get<StoppingOptions>() ?? new StoppingOptions()).KMax;
+        var limits = configuration.GetSection(ValidationLimits.Section).Get<ValidationLimits>() ?? new ValidationLimits();
+        var defaultKMax = (configuration.GetSection(StoppingOptions.Section).Get<StoppingOptions>() ?? new StoppingOptions()).KMax;
         var runKey = args.RunKey ?? Path.GetFileName(args.Input);
         var runRoute = RelabelRequestIds.Route(args.RoutePrefix, runKey);
         var rejectsPath = args.Rejects ?? RelabelRejectsFile.DefaultPathFor(args.Output);

@@ -12,7 +12,7 @@ namespace GrmWorker.Worker.Replay;
 /// </summary>
 internal sealed class MetaRmRescorer(IMetaScorer scorer)
 {
-    public string ModelId => scorer.ModelId ?? throw new InvalidOperationException("the meta scorer has no model");
+    public string ModelId => scorer.ModelId;
 
     /// <summary>Meta scores by sample index for each job that can be scored; a job that cannot gets a reason instead.</summary>
     public async Task<IReadOnlyDictionary<long, Rescored>> ScoreAsync(IReadOnlyList<StoredJob> jobs, int? k, CancellationToken cancellationToken)
