@@ -11,7 +11,7 @@ internal static class CliConsole
 
     private const int MinimumWidth = 40;
 
-    public static IAnsiConsole Create(CliEnvironment environment)
+    public static IAnsiConsole Create(RunEnvironment environment)
     {
         ArgumentNullException.ThrowIfNull(environment);
         var console = AnsiConsole.Create(new AnsiConsoleSettings

@@ -12,7 +12,7 @@ namespace GrmWorker.Cli;
 /// The one place a command's failure becomes a message on stderr and an exit code (<see cref="ExitCodes"/>): the
 /// command body throws, this catches what it knows. Messages name the setting, option or file at fault.
 /// </summary>
-internal sealed class CliRunner(string command, CliEnvironment environment)
+internal sealed class CliRunner(string command, RunEnvironment environment)
 {
     /// <summary>The database as messages name it ("host:port/db as user"), set once the settings are read.</summary>
     public string? Postgres { get; set; }
@@ -27,7 +27,7 @@ internal sealed class CliRunner(string command, CliEnvironment environment)
         {
             return await body();
         }
-        catch (CliException ex)
+        catch (RunException ex)
         {
             return Fail(ex.ExitCode, ex.Message);
         }
@@ -47,7 +47,7 @@ internal sealed class CliRunner(string command, CliEnvironment environment)
         {
             var alternative = PostgresAlternative is null ? "" : $"; {PostgresAlternative}";
             return Fail(ExitCodes.Unavailable,
-                $"cannot use Postgres at {Where()} (setting {CliServices.PostgresSetting}, env {CliServices.PostgresEnv}): {Reason(ex)}{alternative}");
+                $"cannot use Postgres at {Where()} (setting {RunServices.PostgresSetting}, env {RunServices.PostgresEnv}): {Reason(ex)}{alternative}");
         }
         catch (BrokerUnreachableException ex)
         {

@@ -27,7 +27,7 @@ internal static class CliTime
         }
         if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var at))
             return at;
-        throw new CliException(ExitCodes.BadInput,
+        throw new RunException(ExitCodes.BadInput,
             $"{option} '{value}' is neither an ISO 8601 time (2025-06-01, 2025-06-01T12:00:00Z) nor an age like 30m, 6h or 7d");
     }
 }

@@ -128,7 +128,7 @@ public sealed class BundledGrmTests(BundledGrmWorkerFixture worker) : IDisposabl
 
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = await RelabelCommand.RunAsync(args, new CliEnvironment(stdout, stderr) { Settings = BrokerSettings() }, CancellationToken.None);
+        var code = await RelabelCommand.RunAsync(args, new RunEnvironment(stdout, stderr) { Settings = BrokerSettings() }, CancellationToken.None);
 
         Assert.True(code == ExitCodes.BadInput, $"exit {code}: {stderr}"); // one bad line
         var written = File.ReadAllLines(output).Select(l => JsonNode.Parse(l)!.AsObject()).ToArray();

@@ -45,7 +45,7 @@ public sealed class CliFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _adminConnectionString = ServiceSettings.Get(ServiceSettings.TestPostgres);
-        await ExecuteAdminAsync($"CREATE DATABASE {DatabaseName}");
+        await TestDatabases.CreateAsync(_adminConnectionString, DatabaseName);
         ConnectionString = new NpgsqlConnectionStringBuilder(_adminConnectionString) { Database = DatabaseName }.ConnectionString;
         Database = StorageDataSource.Create(new StorageOptions { ConnectionString = ConnectionString });
         await new MigrationRunner(Database, Migration.Embedded(), TimeSpan.FromMinutes(1)).RunAsync(CancellationToken.None);
@@ -78,17 +78,17 @@ public sealed class CliFixture : IAsyncLifetime
     {
         if (Amqp is not null) await Amqp.DisposeAsync();
         if (Database is not null) await Database.DisposeAsync();
-        await ExecuteAdminAsync($"DROP DATABASE IF EXISTS {DatabaseName} WITH (FORCE)");
+        await TestDatabases.DropAsync(_adminConnectionString, DatabaseName);
     }
 
     /// <summary>Runs a command in-process; <paramref name="realModel"/> keeps the bundled GRM instead of the replayed texts.</summary>
-    internal async Task<CliRun> Run(Func<CliEnvironment, Task<int>> command, IReadOnlyDictionary<string, string?>? settings = null, bool realModel = false)
+    internal async Task<CliRun> Run(Func<RunEnvironment, Task<int>> command, IReadOnlyDictionary<string, string?>? settings = null, bool realModel = false)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
         var merged = new Dictionary<string, string?>(Settings);
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) merged[key] = value;
-        var environment = new CliEnvironment(stdout, stderr)
+        var environment = new RunEnvironment(stdout, stderr)
         {
             Settings = merged,
             ConfigureServices = realModel ? null : s => s.Replace(ServiceDescriptor.Singleton<IGrmGenerator>(Canned)),
@@ -97,13 +97,7 @@ public sealed class CliFixture : IAsyncLifetime
         return new CliRun(exitCode, stdout.ToString(), stderr.ToString());
     }
 
-    public async Task<T?> ScalarAsync<T>(string sql, params object[] parameters)
-    {
-        await using var command = Database.CreateCommand(sql);
-        foreach (var p in parameters) command.Parameters.Add(new NpgsqlParameter { Value = p });
-        var value = await command.ExecuteScalarAsync();
-        return value is null or DBNull ? default : (T)value;
-    }
+    public Task<T?> ScalarAsync<T>(string sql, params object[] parameters) => Database.ScalarAsync<T>(sql, parameters);
 
     /// <summary>The reward values of one job and strategy, in response order ("" when it has none).</summary>
     public async Task<double[]> RewardsAsync(string requestId, string strategy)
@@ -115,21 +109,6 @@ public sealed class CliFixture : IAsyncLifetime
     }
 
     public static string NewRequestId(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
-
-    private async Task ExecuteAdminAsync(string sql)
-    {
-        try
-        {
-            await using var connection = new NpgsqlConnection(_adminConnectionString);
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand(sql, connection);
-            await command.ExecuteNonQueryAsync();
-        }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
-        {
-            throw new InvalidOperationException($"Postgres is not reachable or refused '{sql}': {ex.Message}. {ServiceSettings.Hint}", ex);
-        }
-    }
 }
 
 /// <summary>What an in-process command run printed and returned.</summary>

@@ -231,7 +231,7 @@ public sealed class EvalCommandTests : IDisposable
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var environment = new CliEnvironment(stdout, stderr) { ConfigureServices = services };
+        var environment = new RunEnvironment(stdout, stderr) { ConfigureServices = services };
         var code = await EvalCommand.RunAsync(args, environment, CancellationToken.None);
         return (code, stdout.ToString(), stderr.ToString());
     }

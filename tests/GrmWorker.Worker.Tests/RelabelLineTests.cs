@@ -156,7 +156,7 @@ public sealed class RelabelLineTests
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = await RelabelCommand.RunAsync(args, new CliEnvironment(stdout, stderr) { Settings = settings ?? [] }, CancellationToken.None);
+        var code = await RelabelCommand.RunAsync(args, new RunEnvironment(stdout, stderr) { Settings = settings ?? [] }, CancellationToken.None);
         return (code, stderr.ToString());
     }
 }

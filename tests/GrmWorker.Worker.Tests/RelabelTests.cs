@@ -225,7 +225,7 @@ public sealed class RelabelTests(WorkerFixture worker) : IDisposable
     private RelabelArguments Local() => Broker() with { Local = true };
 
     private async Task<(int Code, string Stdout, string Stderr)> RelabelAsync(RelabelArguments args,
-        Func<StringWriter, StringWriter, CliEnvironment>? environment = null, CancellationToken cancellationToken = default)
+        Func<StringWriter, StringWriter, RunEnvironment>? environment = null, CancellationToken cancellationToken = default)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
@@ -234,7 +234,7 @@ public sealed class RelabelTests(WorkerFixture worker) : IDisposable
         return (code, stdout.ToString(), stderr.ToString());
     }
 
-    private Func<StringWriter, StringWriter, CliEnvironment> EnvironmentFor(bool local, bool withDatabase) => (stdout, stderr) =>
+    private Func<StringWriter, StringWriter, RunEnvironment> EnvironmentFor(bool local, bool withDatabase) => (stdout, stderr) =>
     {
         var settings = new Dictionary<string, string?>(ServiceSettings.Broker())
         {
@@ -251,7 +251,7 @@ public sealed class RelabelTests(WorkerFixture worker) : IDisposable
             settings["Inference:IntraOpThreads"] = "1";
             settings["Worker:DefaultMaxNewTokens"] = WorkerFixture.MaxNewTokens.ToString(CultureInfo.InvariantCulture);
         }
-        return new CliEnvironment(stdout, stderr) { Settings = settings };
+        return new RunEnvironment(stdout, stderr) { Settings = settings };
     };
 
     private static ConnectionFactory Factory() => new()

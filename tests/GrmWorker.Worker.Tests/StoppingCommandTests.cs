@@ -85,7 +85,7 @@ public sealed class StoppingCommandTests : IDisposable
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = await StoppingCommand.RunAsync(args, new CliEnvironment(stdout, stderr), CancellationToken.None);
+        var code = await StoppingCommand.RunAsync(args, new RunEnvironment(stdout, stderr), CancellationToken.None);
         return (code, stdout.ToString(), stderr.ToString());
     }
 }

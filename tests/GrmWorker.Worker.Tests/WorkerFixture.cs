@@ -69,7 +69,7 @@ public class WorkerFixture : IAsyncLifetime
             Password = ServiceSettings.Get("GRM_RABBITMQ__PASSWORD"),
         };
         Amqp = await AmqpTestClient.ConnectAsync(factory);
-        await ExecuteAdminAsync($"CREATE DATABASE {DatabaseName}");
+        await TestDatabases.CreateAsync(_adminConnectionString, DatabaseName);
         var connectionString = ConnectionString = new NpgsqlConnectionStringBuilder(_adminConnectionString) { Database = DatabaseName }.ConnectionString;
         Database = NpgsqlDataSource.Create(connectionString);
 
@@ -128,29 +128,8 @@ public class WorkerFixture : IAsyncLifetime
             await Amqp.DisposeAsync();
         }
         if (Database is not null) await Database.DisposeAsync();
-        await ExecuteAdminAsync($"DROP DATABASE IF EXISTS {DatabaseName} WITH (FORCE)");
+        await TestDatabases.DropAsync(_adminConnectionString, DatabaseName);
     }
 
-    public async Task<T?> ScalarAsync<T>(string sql, params object[] parameters)
-    {
-        await using var command = Database.CreateCommand(sql);
-        foreach (var p in parameters) command.Parameters.Add(new NpgsqlParameter { Value = p });
-        var value = await command.ExecuteScalarAsync();
-        return value is null or DBNull ? default : (T)value;
-    }
-
-    private async Task ExecuteAdminAsync(string sql)
-    {
-        try
-        {
-            await using var connection = new NpgsqlConnection(_adminConnectionString);
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand(sql, connection);
-            await command.ExecuteNonQueryAsync();
-        }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
-        {
-            throw new InvalidOperationException($"Postgres is not reachable or refused '{sql}': {ex.Message}. {ServiceSettings.Hint}", ex);
-        }
-    }
+    public Task<T?> ScalarAsync<T>(string sql, params object[] parameters) => Database.ScalarAsync<T>(sql, parameters);
 }

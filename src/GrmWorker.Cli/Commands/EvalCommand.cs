@@ -70,12 +70,12 @@ internal static class EvalCommand
                 r.GetValue(data)!, r.GetValue(model), r.GetValue(metaRm), r.GetValue(noMetaRm), r.GetValue(ks)!, r.GetValue(temperature),
                 r.GetValue(maxNew), r.GetValue(limit), r.GetValue(batch), r.GetValue(threads), r.GetValue(json), r.GetValue(plot),
                 r.GetValue(dump), r.GetValue(seed), r.GetValue(errorBounds)),
-            CliEnvironment.Process, ct));
+            RunEnvironment.Process, ct));
         return command;
     }
 
     /// <summary>The command's work, callable in-process (tests pass writers, settings and a replayed GRM).</summary>
-    public static Task<int> RunAsync(Arguments args, CliEnvironment environment, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(Arguments args, RunEnvironment environment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(environment);
@@ -83,7 +83,7 @@ internal static class EvalCommand
         return runner.RunAsync(() => EvaluateAsync(args, environment, cancellationToken), cancellationToken);
     }
 
-    private static async Task<int> EvaluateAsync(Arguments args, CliEnvironment environment, CancellationToken cancellationToken)
+    private static async Task<int> EvaluateAsync(Arguments args, RunEnvironment environment, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var ks = ParseKs(args.Ks);
@@ -91,8 +91,8 @@ internal static class EvalCommand
         CheckArguments(args);
         var items = await ReadItemsAsync(args, cancellationToken);
 
-        var configuration = CliServices.Configuration(environment with { Settings = Overrides(args, environment.Settings) });
-        await using var services = CliServices.Build(environment, configuration, s => s.AddGrmScoring(configuration));
+        var configuration = RunServices.Configuration(environment with { Settings = Overrides(args, environment.Settings) });
+        await using var services = RunServices.Build(environment, configuration, s => s.AddGrmScoring(configuration));
         var worker = services.GetRequiredService<IOptions<WorkerOptions>>().Value;
         var limits = services.GetRequiredService<IOptions<ValidationLimits>>().Value;
         var settings = SamplingSettings(args, ks, worker, limits);
@@ -106,7 +106,7 @@ internal static class EvalCommand
         }
         catch (EvalDataException ex)
         {
-            throw new CliException(ExitCodes.BadInput, ex.Message);
+            throw new RunException(ExitCodes.BadInput, ex.Message);
         }
 
         var (drawn, generatedTokens, generationTime) = await DrawAllAsync(sampler, items, args, environment, cancellationToken);
@@ -124,7 +124,7 @@ internal static class EvalCommand
 
     /// <summary>Every item's samples in file order, each batch's samples dumped as it arrives; generated tokens and generation time.</summary>
     private static async Task<(List<ItemSamples> Drawn, long GeneratedTokens, TimeSpan GenerationTime)> DrawAllAsync(
-        EvalSampler sampler, IReadOnlyList<EvalItem> items, Arguments args, CliEnvironment environment, CancellationToken cancellationToken)
+        EvalSampler sampler, IReadOnlyList<EvalItem> items, Arguments args, RunEnvironment environment, CancellationToken cancellationToken)
     {
         var drawn = new List<ItemSamples>(items.Count);
         long generatedTokens = 0;
@@ -149,13 +149,13 @@ internal static class EvalCommand
     private static int[] ParseKs(string text)
     {
         var ks = CliList.Parse(text, part => int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var k) && k >= 1 ? k : (int?)null)
-            ?? throw new CliException(ExitCodes.BadInput, $"--k takes positive integers separated by commas (got '{text}')");
+            ?? throw new RunException(ExitCodes.BadInput, $"--k takes positive integers separated by commas (got '{text}')");
         return [.. ks.Distinct().Order()];
     }
 
     private static double[] ParseErrorBounds(string? text) => text is null ? [] :
         CliList.Parse(text, part => double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d is >= 0 and < 1 ? d : (double?)null)
-            ?? throw new CliException(ExitCodes.BadInput, $"--error-bounds takes numbers in [0, 1) separated by commas (got '{text}')");
+            ?? throw new RunException(ExitCodes.BadInput, $"--error-bounds takes numbers in [0, 1) separated by commas (got '{text}')");
 
     private static void CheckArguments(Arguments a)
     {
@@ -166,19 +166,19 @@ internal static class EvalCommand
             : a.Threads is < 0 ? $"--threads must be >= 0 (got {a.Threads})"
             : a.PlotPath is { } p && !p.EndsWith(".svg", StringComparison.OrdinalIgnoreCase) ? $"--plot writes SVG; give a path ending in .svg (got '{p}')"
             : null;
-        if (problem is not null) throw new CliException(ExitCodes.BadInput, problem);
+        if (problem is not null) throw new RunException(ExitCodes.BadInput, problem);
     }
 
     private static async Task<IReadOnlyList<EvalItem>> ReadItemsAsync(Arguments args, CancellationToken cancellationToken)
     {
-        if (!File.Exists(args.DataFile)) throw new CliException(ExitCodes.BadInput, $"data file '{args.DataFile}' does not exist");
+        if (!File.Exists(args.DataFile)) throw new RunException(ExitCodes.BadInput, $"data file '{args.DataFile}' does not exist");
         try
         {
             return await EvalDataReader.ReadAsync(args.DataFile, args.Limit, cancellationToken);
         }
         catch (EvalDataException ex)
         {
-            throw new CliException(ExitCodes.BadInput, ex.Message);
+            throw new RunException(ExitCodes.BadInput, ex.Message);
         }
     }
 
@@ -203,7 +203,7 @@ internal static class EvalCommand
             : double.IsNaN(temperature) || temperature < 0 || temperature > limits.MaxTemperature ? $"--temperature must be 0..{limits.MaxTemperature} (got {temperature})"
             : maxNew < 1 || maxNew > limits.MaxNewTokensLimit ? $"--max-new-tokens must be 1..{limits.MaxNewTokensLimit} (got {maxNew})"
             : null;
-        if (problem is not null) throw new CliException(ExitCodes.BadInput, problem);
+        if (problem is not null) throw new RunException(ExitCodes.BadInput, problem);
         return new EvalSamplingSettings(kMax, temperature, maxNew, args.BatchRows, args.Seed);
     }
 
@@ -216,7 +216,7 @@ internal static class EvalCommand
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new CliException(ExitCodes.Failure, $"--dump-samples: cannot write '{path}': {ex.Message}");
+            throw new RunException(ExitCodes.Failure, $"--dump-samples: cannot write '{path}': {ex.Message}");
         }
     }
 
@@ -228,7 +228,7 @@ internal static class EvalCommand
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new CliException(ExitCodes.Failure, $"{option}: cannot write '{path}': {ex.Message}");
+            throw new RunException(ExitCodes.Failure, $"{option}: cannot write '{path}': {ex.Message}");
         }
     }
 }

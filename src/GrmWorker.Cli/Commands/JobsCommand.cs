@@ -43,7 +43,7 @@ internal static class JobsCommand
             requestId, raw, json,
         };
         show.SetAction((ParseResult r, CancellationToken ct) =>
-            ShowAsync(new ShowArguments(r.GetValue(requestId)!, r.GetValue(raw), r.GetValue(json)), CliEnvironment.Process, ct));
+            ShowAsync(new ShowArguments(r.GetValue(requestId)!, r.GetValue(raw), r.GetValue(json)), RunEnvironment.Process, ct));
         return show;
     }
 
@@ -58,24 +58,24 @@ internal static class JobsCommand
         var list = new Command("list", "Stored jobs, newest first, with filters.") { route, status, since, until, limit, json };
         list.SetAction((ParseResult r, CancellationToken ct) => ListAsync(
             new ListArguments(r.GetValue(route), r.GetValue(status), r.GetValue(since), r.GetValue(until), r.GetValue(limit), r.GetValue(json)),
-            CliEnvironment.Process, ct));
+            RunEnvironment.Process, ct));
         return list;
     }
 
     /// <summary>`grm jobs show`, callable in-process.</summary>
-    public static Task<int> ShowAsync(ShowArguments args, CliEnvironment environment, CancellationToken cancellationToken)
+    public static Task<int> ShowAsync(ShowArguments args, RunEnvironment environment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(environment);
         var runner = new CliRunner("jobs show", environment);
         return runner.RunAsync(async () =>
         {
-            var configuration = CliServices.Configuration(environment);
-            await using var services = CliServices.Storage(environment, configuration);
-            runner.Postgres = CliServices.DescribePostgres(configuration);
+            var configuration = RunServices.Configuration(environment);
+            await using var services = RunServices.Storage(environment, configuration);
+            runner.Postgres = RunServices.DescribePostgres(configuration);
             var stored = await services.GetRequiredService<JobReader>().GetJobAsync(args.RequestId, cancellationToken)
-                ?? throw new CliException(ExitCodes.NotFound,
-                    $"no stored job has requestId '{args.RequestId}' (database {CliServices.DescribePostgres(configuration)}); `grm jobs list` shows the stored ones");
+                ?? throw new RunException(ExitCodes.NotFound,
+                    $"no stored job has requestId '{args.RequestId}' (database {RunServices.DescribePostgres(configuration)}); `grm jobs list` shows the stored ones");
             var trace = JobTrace.From(stored.Job, stored.JobId, stored.CreatedAt);
             if (args.Json) CliJson.Write(environment.Out, trace);
             else JobTraceView.Render(CliConsole.Create(environment), trace, args.RawText);
@@ -84,7 +84,7 @@ internal static class JobsCommand
     }
 
     /// <summary>`grm jobs list`, callable in-process.</summary>
-    public static Task<int> ListAsync(ListArguments args, CliEnvironment environment, CancellationToken cancellationToken)
+    public static Task<int> ListAsync(ListArguments args, RunEnvironment environment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(environment);
@@ -92,10 +92,10 @@ internal static class JobsCommand
         return runner.RunAsync(async () =>
         {
             var filter = Filter(args);
-            if (args.Limit < 1) throw new CliException(ExitCodes.BadInput, $"--limit must be at least 1 (got {args.Limit})");
-            var configuration = CliServices.Configuration(environment);
-            await using var services = CliServices.Storage(environment, configuration);
-            runner.Postgres = CliServices.DescribePostgres(configuration);
+            if (args.Limit < 1) throw new RunException(ExitCodes.BadInput, $"--limit must be at least 1 (got {args.Limit})");
+            var configuration = RunServices.Configuration(environment);
+            await using var services = RunServices.Storage(environment, configuration);
+            runner.Postgres = RunServices.DescribePostgres(configuration);
             var query = new JobQuery(services.GetRequiredService<NpgsqlDataSource>());
             var rows = await query.ListAsync(filter, args.Limit, cancellationToken);
             var jobs = rows.Select(JobListEntry.From).ToList();
@@ -108,7 +108,7 @@ internal static class JobsCommand
     private static JobFilter Filter(ListArguments args)
     {
         if (args.Status is { } status && status is not (ScoreStatus.Scored or ScoreStatus.Rejected or ScoreStatus.Failed))
-            throw new CliException(ExitCodes.BadInput, $"--status must be scored, rejected or failed (got '{status}')");
+            throw new RunException(ExitCodes.BadInput, $"--status must be scored, rejected or failed (got '{status}')");
         var now = DateTimeOffset.UtcNow;
         var filter = new JobFilter
         {
@@ -118,7 +118,7 @@ internal static class JobsCommand
             Until = CliTime.Parse(args.Until, "--until", now),
         };
         if (filter.Since >= filter.Until)
-            throw new CliException(ExitCodes.BadInput, $"--since ({filter.Since:O}) must be before --until ({filter.Until:O})");
+            throw new RunException(ExitCodes.BadInput, $"--since ({filter.Since:O}) must be before --until ({filter.Until:O})");
         return filter;
     }
 

@@ -54,12 +54,12 @@ internal static class RelabelCommand
             Queue = r.GetValue(queue),
             Model = r.GetValue(model),
             Json = r.GetValue(json),
-        }, CliEnvironment.Process, ct));
+        }, RunEnvironment.Process, ct));
         return command;
     }
 
     /// <summary>The command's work, callable in-process.</summary>
-    public static Task<int> RunAsync(RelabelArguments args, CliEnvironment environment, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(RelabelArguments args, RunEnvironment environment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(args);

@@ -70,12 +70,12 @@ internal static class ReplayCommand
             MetaRm = r.GetValue(metaRm),
             Publish = r.GetValue(publish),
             Json = r.GetValue(json),
-        }, CliEnvironment.Process, ct));
+        }, RunEnvironment.Process, ct));
         return command;
     }
 
     /// <summary>The command's work, callable in-process.</summary>
-    public static Task<int> RunAsync(Arguments args, CliEnvironment environment, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(Arguments args, RunEnvironment environment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(environment);
@@ -84,10 +84,10 @@ internal static class ReplayCommand
         {
             var filter = Filter(args);
             if (new ReplayStrategy(args.Aggregation, args.K, args.MetaRm is null ? null : "-").Problem() is { } problem)
-                throw new CliException(ExitCodes.BadInput, problem);
-            var configuration = CliServices.Configuration(environment);
-            await using var services = CliServices.Storage(environment, configuration);
-            runner.Postgres = CliServices.DescribePostgres(configuration);
+                throw new RunException(ExitCodes.BadInput, problem);
+            var configuration = RunServices.Configuration(environment);
+            await using var services = RunServices.Storage(environment, configuration);
+            runner.Postgres = RunServices.DescribePostgres(configuration);
             var query = new JobQuery(services.GetRequiredService<NpgsqlDataSource>());
             var notFound = await NotFoundAsync(query, args.RequestIds, cancellationToken);
 
@@ -131,7 +131,7 @@ internal static class ReplayCommand
     {
         var requestIds = args.RequestIds.Where(id => !string.IsNullOrWhiteSpace(id)).Distinct(StringComparer.Ordinal).ToArray();
         if (!args.All && requestIds.Length == 0 && args.Route is null && args.Since is null && args.Until is null)
-            throw new CliException(ExitCodes.BadInput, "choose the jobs to replay: --request-id ID, --route R, --since T / --until T, or --all");
+            throw new RunException(ExitCodes.BadInput, "choose the jobs to replay: --request-id ID, --route R, --since T / --until T, or --all");
         var now = DateTimeOffset.UtcNow;
         var filter = new JobFilter
         {
@@ -141,7 +141,7 @@ internal static class ReplayCommand
             Until = CliTime.Parse(args.Until, "--until", now),
         };
         if (filter.Since >= filter.Until)
-            throw new CliException(ExitCodes.BadInput, $"--since ({filter.Since:O}) must be before --until ({filter.Until:O})");
+            throw new RunException(ExitCodes.BadInput, $"--since ({filter.Since:O}) must be before --until ({filter.Until:O})");
         return filter;
     }
 
@@ -161,7 +161,7 @@ internal static class ReplayCommand
     {
         var options = configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
         if (RabbitMqOptions.Problems(options).ToList() is { Count: > 0 } problems)
-            throw new CliException(ExitCodes.BadInput, $"--publish needs the broker settings (env GRM_RABBITMQ__*): {string.Join("; ", problems)}");
+            throw new RunException(ExitCodes.BadInput, $"--publish needs the broker settings (env GRM_RABBITMQ__*): {string.Join("; ", problems)}");
         await using (await RabbitMqConnections.ConnectAsync(options, "grm-replay", cancellationToken))
         {
         }

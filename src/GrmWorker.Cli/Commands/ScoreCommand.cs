@@ -82,34 +82,34 @@ internal static class ScoreCommand
             NoStore = r.GetValue(noStore),
             RawText = r.GetValue(raw),
             Json = r.GetValue(json),
-        }, CliEnvironment.Process, ct));
+        }, RunEnvironment.Process, ct));
         return command;
     }
 
     /// <summary>The command's work, callable in-process.</summary>
-    public static Task<int> RunAsync(Arguments args, CliEnvironment environment, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(Arguments args, RunEnvironment environment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(environment);
         var runner = new CliRunner("score", environment) { PostgresAlternative = "pass --no-store to score without storing" };
         return runner.RunAsync(async () =>
         {
-            var configuration = CliServices.Configuration(args.Model is { Length: > 0 } dir
+            var configuration = RunServices.Configuration(args.Model is { Length: > 0 } dir
                 ? environment with { Settings = new Dictionary<string, string?>(environment.Settings) { [$"{ModelOptions.Section}:Directory"] = dir } }
                 : environment);
-            if (!args.NoStore) CliServices.RequirePostgres(configuration, "--no-store");
-            await using var services = CliServices.Build(environment, configuration, s =>
+            if (!args.NoStore) RunServices.RequirePostgres(configuration, "--no-store");
+            await using var services = RunServices.Build(environment, configuration, s =>
             {
                 s.AddGrmScoring(configuration);
                 if (!args.NoStore) s.AddGrmStorage(configuration.GetSection(StorageOptions.Section)).AddJobService(configuration);
             });
-            if (!args.NoStore) runner.Postgres = CliServices.DescribePostgres(configuration);
+            if (!args.NoStore) runner.Postgres = RunServices.DescribePostgres(configuration);
             var request = ToRequest(args);
 
             // Before the model loads: the database must be usable, and a stored requestId is never scored again.
             if (!args.NoStore && await services.GetRequiredService<JobReader>().TryGetStoredResultAsync(request.RequestId, cancellationToken) is { } stored)
             {
-                throw new CliException(ExitCodes.BadInput,
+                throw new RunException(ExitCodes.BadInput,
                     $"requestId '{request.RequestId}' is stored already (job {stored.JobId}, {stored.Status}) and is never scored twice; " +
                     $"`grm jobs show {request.RequestId}` prints it, or pass another --request-id");
             }
@@ -123,7 +123,7 @@ internal static class ScoreCommand
             if (!prepared.IsRunnable)
             {
                 var failure = prepared.Failure;
-                throw new CliException(ExitCodes.BadInput, $"rejected: {failure.Code}: {failure.Message}{OptionHint(failure.Message)}");
+                throw new RunException(ExitCodes.BadInput, $"rejected: {failure.Code}: {failure.Message}{OptionHint(failure.Message)}");
             }
 
             // --no-store scores without the JobService: its work is the stored lookup, the fleet-wide claim and the
@@ -152,7 +152,7 @@ internal static class ScoreCommand
         var outcome = (await jobs.ScoreAndStoreAsync([incoming], cancellationToken))[requestId];
         return outcome.Scored is { } job
             ? (job, outcome.JobId)
-            : throw new CliException(ExitCodes.Failure,
+            : throw new RunException(ExitCodes.Failure,
                 $"requestId '{requestId}' was stored by another writer while this run scored it (job {outcome.JobId}); this run's rows were not written");
     }
 

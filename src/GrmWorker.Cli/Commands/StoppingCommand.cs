@@ -36,20 +36,20 @@ internal static class StoppingCommand
         };
         command.SetAction((ParseResult r, CancellationToken ct) => RunAsync(
             new Arguments(r.GetValue(samples)!, r.GetValue(fit), r.GetValue(bounds), r.GetValue(kMax), r.GetValue(kMin), r.GetValue(roundSize), r.GetValue(json)),
-            CliEnvironment.Process, ct));
+            RunEnvironment.Process, ct));
         return command;
     }
 
-    public static Task<int> RunAsync(Arguments args, CliEnvironment environment, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(Arguments args, RunEnvironment environment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(environment);
         return new CliRunner("stopping", environment).RunAsync(() => ReplayAsync(args, environment, cancellationToken), cancellationToken);
     }
 
-    private static async Task<int> ReplayAsync(Arguments args, CliEnvironment environment, CancellationToken cancellationToken)
+    private static async Task<int> ReplayAsync(Arguments args, RunEnvironment environment, CancellationToken cancellationToken)
     {
-        if (!File.Exists(args.SamplesFile)) throw new CliException(ExitCodes.BadInput, $"sample file '{args.SamplesFile}' does not exist");
+        if (!File.Exists(args.SamplesFile)) throw new RunException(ExitCodes.BadInput, $"sample file '{args.SamplesFile}' does not exist");
         IReadOnlyList<DumpedItem> items;
         try
         {
@@ -57,10 +57,10 @@ internal static class StoppingCommand
         }
         catch (EvalDataException ex)
         {
-            throw new CliException(ExitCodes.BadInput, ex.Message);
+            throw new RunException(ExitCodes.BadInput, ex.Message);
         }
         var fitted = NoisePrior.Fit(items.Select(i => (IReadOnlyList<IReadOnlyList<int>>)i.Samples.Where(s => s.IsValid).Select(s => s.Scores!).ToArray()));
-        if (args.Fit && fitted is null) throw new CliException(ExitCodes.BadInput, "--fit: too few items with two or more responses and four valid samples to fit a prior");
+        if (args.Fit && fitted is null) throw new RunException(ExitCodes.BadInput, "--fit: too few items with two or more responses and four valid samples to fit a prior");
         var stopping = Settings(args, environment, args.Fit ? fitted : null, items.Min(i => i.Samples.Count));
         var bounds = ParseBounds(args.ErrorBounds) ?? [stopping.ErrorBound];
         var rows = bounds.Select(d => DumpReplay.Run(items, stopping with { ErrorBound = d })).ToArray();
@@ -69,27 +69,27 @@ internal static class StoppingCommand
         return ExitCodes.Ok;
     }
 
-    private static StoppingOptions Settings(Arguments args, CliEnvironment environment, NoisePrior? fitted, int samplesPerItem)
+    private static StoppingOptions Settings(Arguments args, RunEnvironment environment, NoisePrior? fitted, int samplesPerItem)
     {
-        var configuration = CliServices.Configuration(environment);
-        using var services = CliServices.Build(environment, configuration, s =>
+        var configuration = RunServices.Configuration(environment);
+        using var services = RunServices.Build(environment, configuration, s =>
         {
             s.AddSettings<ModelOptions>(configuration, ModelOptions.Section, ModelOptions.Problems);
             s.AddStoppingOptions(configuration);
         });
         var worker = services.GetRequiredService<IOptions<StoppingOptions>>().Value;
         var kMax = args.KMax ?? Math.Min(worker.KMax, samplesPerItem);
-        if (kMax > samplesPerItem) throw new CliException(ExitCodes.BadInput, $"--kmax {kMax}: an item has only {samplesPerItem} samples");
+        if (kMax > samplesPerItem) throw new RunException(ExitCodes.BadInput, $"--kmax {kMax}: an item has only {samplesPerItem} samples");
         var stopping = (fitted?.ApplyTo(worker) ?? worker) with
         {
             KMax = kMax, KMin = Math.Min(args.KMin ?? worker.KMin, kMax), RoundSize = args.RoundSize ?? worker.RoundSize,
         };
-        return stopping.Validate() is { } problem ? throw new CliException(ExitCodes.BadInput, problem) : stopping;
+        return stopping.Validate() is { } problem ? throw new RunException(ExitCodes.BadInput, problem) : stopping;
     }
 
     private static double[]? ParseBounds(string? text) => text is null ? null :
         CliList.Parse(text, part => double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d is >= 0 and < 1 ? d : (double?)null)
-            ?? throw new CliException(ExitCodes.BadInput, $"--error-bounds takes numbers in [0, 1) separated by commas (got '{text}')");
+            ?? throw new RunException(ExitCodes.BadInput, $"--error-bounds takes numbers in [0, 1) separated by commas (got '{text}')");
 
     private static void Print(TextWriter o, int items, StoppingOptions s, NoisePrior? fitted, StoppingReplayFigures[] rows)
     {

@@ -8,7 +8,7 @@ namespace GrmWorker.Cli.Views;
 /// <summary>Prints a <see cref="RelabelSummary"/>: a table, or with --json one object with its fields.</summary>
 internal static class RelabelSummaryView
 {
-    public static void Print(RelabelSummary summary, CliEnvironment environment, bool json)
+    public static void Print(RelabelSummary summary, RunEnvironment environment, bool json)
     {
         ArgumentNullException.ThrowIfNull(summary);
         ArgumentNullException.ThrowIfNull(environment);

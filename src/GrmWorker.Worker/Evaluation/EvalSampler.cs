@@ -88,7 +88,7 @@ internal sealed class EvalSampler(IGrmGenerator generator, ScoringPipeline pipel
 
         for (var i = 0; i < items.Length; i++)
             runs[i].Absorb(plans[i], generated.Jobs[i], generationTime, generator.Decode);
-        if (metaScorer is not null) await ScoreWithMetaRmAsync(runs, cancellationToken);
+        if (metaScorer is not null) await MetaRmBatch.ScorePendingAsync(metaScorer, runs, cancellationToken);
 
         var drawn = new DrawnItem[items.Length];
         for (var i = 0; i < items.Length; i++)
@@ -105,20 +105,6 @@ internal sealed class EvalSampler(IGrmGenerator generator, ScoringPipeline pipel
                 greedyOutput.Tokens.Count);
         }
         return new DrawnBatch(drawn, generated.Stats, generationTime);
-    }
-
-    /// <summary>Meta scores for every valid sample of the batch, one call, exactly as a worker round gets them.</summary>
-    private async Task ScoreWithMetaRmAsync(JobRun[] runs, CancellationToken cancellationToken)
-    {
-        var pending = runs.Select(r => (Run: r, Inputs: r.PendingMetaInputs())).Where(p => p.Inputs.Count > 0).ToArray();
-        if (pending.Length == 0) return;
-        var scores = await metaScorer!.ScoreAsync([.. pending.SelectMany(p => p.Inputs.Select(i => i.Text))], cancellationToken);
-        var next = 0;
-        foreach (var (run, inputs) in pending)
-        {
-            foreach (var (position, _) in inputs)
-                run.SetMetaScore(position, scores[next++]);
-        }
     }
 }
 

@@ -144,27 +144,20 @@ public sealed class ScoringPipeline(
     private async Task ScoreMetaAsync(IReadOnlyList<RoundPlan> plans, CancellationToken cancellationToken)
     {
         if (!metaRm.IsAvailable) return;
-        var pending = plans.Select(p => (p.Run, Inputs: p.Run.PendingMetaInputs())).Where(x => x.Inputs.Count > 0).ToArray();
-        if (pending.Length == 0) return;
         var clock = Stopwatch.StartNew();
-        float[] scores;
         try
         {
-            scores = await metaRm.Scorer.ScoreAsync([.. pending.SelectMany(x => x.Inputs.Select(i => i.Text))], cancellationToken);
+            var (samples, jobs) = await MetaRmBatch.ScorePendingAsync(metaRm.Scorer, plans.Select(p => p.Run), cancellationToken);
+            if (samples > 0) WorkerLog.MetaScored(logger, samples, jobs, clock.Elapsed.TotalMilliseconds);
         }
         catch (OrtRuntimeException ex)
         {
-            foreach (var (run, _) in pending)
+            // The runs whose samples are still unscored are the ones this call was for.
+            foreach (var run in plans.Select(p => p.Run).Where(r => r.PendingMetaInputs().Count > 0))
             {
                 WorkerLog.RoundFailed(logger, run.Request.RequestId, ErrorCodes.InferenceError, "meta-RM: " + ex.Message);
                 run.Fail(ErrorCodes.InferenceError, "meta-RM: " + ex.Message);
             }
-            return;
         }
-        var next = 0;
-        foreach (var (run, inputs) in pending)
-            foreach (var (position, _) in inputs)
-                run.SetMetaScore(position, scores[next++]);
-        WorkerLog.MetaScored(logger, next, pending.Length, clock.Elapsed.TotalMilliseconds);
     }
 }

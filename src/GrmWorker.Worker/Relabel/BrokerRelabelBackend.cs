@@ -57,7 +57,7 @@ internal sealed class BrokerRelabelBackend : IRelabelBackend
         }
         catch (BrokerUnreachableException ex)
         {
-            throw new CliException(ExitCodes.Unavailable,
+            throw new RunException(ExitCodes.Unavailable,
                 $"RabbitMQ is not reachable at {options.Host}:{options.Port} vhost '{options.VirtualHost}' (settings GRM_RABBITMQ__*): {ex.InnerException?.Message ?? ex.Message}; or pass --local to score in process");
         }
         try
@@ -92,9 +92,9 @@ internal sealed class BrokerRelabelBackend : IRelabelBackend
         {
             if (_pending.TryRemove(job.RequestId, out _)) _window.Release();
             if (ex is PublishException { IsReturn: true })
-                throw new CliException(ExitCodes.Unavailable, $"the broker returned line {job.LineNumber}'s request: no queue '{_queue}' takes it any more (is the worker running?)");
+                throw new RunException(ExitCodes.Unavailable, $"the broker returned line {job.LineNumber}'s request: no queue '{_queue}' takes it any more (is the worker running?)");
             if (ex is RabbitMQClientException or IOException)
-                throw new CliException(ExitCodes.Unavailable, $"publishing line {job.LineNumber} to RabbitMQ failed: {ex.Message}");
+                throw new RunException(ExitCodes.Unavailable, $"publishing line {job.LineNumber} to RabbitMQ failed: {ex.Message}");
             throw;
         }
     }
@@ -126,7 +126,7 @@ internal sealed class BrokerRelabelBackend : IRelabelBackend
         }
         catch (OperationInterruptedException)
         {
-            throw new CliException(ExitCodes.Unavailable,
+            throw new RunException(ExitCodes.Unavailable,
                 $"no queue '{options.ScoreQueue}' on {options.Host}:{options.Port} vhost '{options.VirtualHost}': start a worker (grm serve) first, " +
                 "or name its queue with --queue (setting RabbitMq:ScoreQueue, env GRM_RABBITMQ__SCOREQUEUE); or pass --local");
         }

@@ -20,7 +20,7 @@ namespace GrmWorker.Worker.Relabel;
 internal static class RelabelRun
 {
     /// <param name="usingPostgres">Told the database ("host:port/db as user") once a --local run stores in it, for messages.</param>
-    public static async Task<RelabelSummary> ExecuteAsync(RelabelArguments args, CliEnvironment environment, RelabelProgress progress, Action<string> usingPostgres,
+    public static async Task<RelabelSummary> ExecuteAsync(RelabelArguments args, RunEnvironment environment, RelabelProgress progress, Action<string> usingPostgres,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
@@ -28,7 +28,7 @@ internal static class RelabelRun
         ArgumentNullException.ThrowIfNull(progress);
         ArgumentNullException.ThrowIfNull(usingPostgres);
         Check(args);
-        var configuration = CliServices.Configuration(environment with { Settings = Overrides(args, environment.Settings) });
+        var configuration = RunServices.Configuration(environment with { Settings = Overrides(args, environment.Settings) });
         var limits = configuration.GetSection(ValidationLimits.Section).Get<ValidationLimits>() ?? new ValidationLimits();
         var defaultKMax = (configuration.GetSection(StoppingOptions.Section).Get<StoppingOptions>() ?? new StoppingOptions()).KMax;
         var runKey = args.RunKey ?? Path.GetFileName(args.Input);
@@ -100,7 +100,7 @@ internal static class RelabelRun
             problem = "--route-prefix must be 1..150 characters without '*', '#' or spaces";
         else if (a.NoStore && !a.Local) problem = "--no-store needs --local: the worker always stores its jobs";
         else if (a.RunKey is { Length: 0 }) problem = "--run-key must not be empty";
-        if (problem is not null) throw new CliException(ExitCodes.BadInput, problem);
+        if (problem is not null) throw new RunException(ExitCodes.BadInput, problem);
     }
 
     private static bool SamePath(string a, string b) => string.Equals(Path.GetFullPath(a), Path.GetFullPath(b), StringComparison.Ordinal);
@@ -160,14 +160,14 @@ internal static class RelabelRun
         }
     }
 
-    private static async Task<IRelabelBackend> CreateBackendAsync(RelabelArguments args, CliEnvironment environment, IConfiguration configuration, Action<string> usingPostgres,
+    private static async Task<IRelabelBackend> CreateBackendAsync(RelabelArguments args, RunEnvironment environment, IConfiguration configuration, Action<string> usingPostgres,
         IReadOnlyCollection<string> routes, ChannelWriter<JobCompletion> completions, CancellationToken cancellationToken)
     {
         if (args.Local)
         {
             var store = !args.NoStore;
-            if (store) CliServices.RequirePostgres(configuration, "--no-store");
-            var services = CliServices.Build(environment, configuration, s =>
+            if (store) RunServices.RequirePostgres(configuration, "--no-store");
+            var services = RunServices.Build(environment, configuration, s =>
             {
                 s.AddGrmScoring(configuration);
                 if (store)
@@ -176,14 +176,14 @@ internal static class RelabelRun
                     s.AddJobService(configuration);
                 }
             });
-            if (store) usingPostgres(CliServices.DescribePostgres(configuration));
+            if (store) usingPostgres(RunServices.DescribePostgres(configuration));
             return await LocalRelabelBackend.CreateAsync(services, store, completions, cancellationToken);
         }
         var rabbit = configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
         var problems = RabbitMqOptions.Problems(rabbit).ToList();
         if (problems.Count > 0)
         {
-            throw new CliException(ExitCodes.BadInput,
+            throw new RunException(ExitCodes.BadInput,
                 $"no usable RabbitMQ settings ({string.Join("; ", problems)}; env GRM_RABBITMQ__*, exported by `source deploy/local/env.sh`); or pass --local to score in process");
         }
         return await BrokerRelabelBackend.ConnectAsync(rabbit, routes, args.MaxInFlight, args.Timeout, TimeProvider.System, completions, cancellationToken);
@@ -240,7 +240,7 @@ internal static class RelabelRun
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new CliException(ex is FileNotFoundException ? ExitCodes.BadInput : ExitCodes.Failure, $"{path}: {ex.Message}");
+            throw new RunException(ex is FileNotFoundException ? ExitCodes.BadInput : ExitCodes.Failure, $"{path}: {ex.Message}");
         }
     }
 

@@ -96,7 +96,7 @@ internal sealed class ReplayRun(
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            throw new CliException(ExitCodes.Unavailable,
+            throw new RunException(ExitCodes.Unavailable,
                 $"publishing to exchange '{results.Exchange}' failed after {toSend - pending.Count} of {toSend} results of this page: {ex.Message}. " +
                 "Their reward rows are stored; run the same replay with --publish again to send them (no row is written twice)");
         }

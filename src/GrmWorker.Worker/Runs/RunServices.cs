@@ -12,12 +12,12 @@ namespace GrmWorker.Worker.Runs;
 /// (appsettings.json, GRM_* variables, then the environment's overrides), without the host: nothing starts in the
 /// background, and options are validated when first used. Logs go to stderr, warnings and up, so stdout stays the output.
 /// </summary>
-internal static class CliServices
+internal static class RunServices
 {
     public const string PostgresSetting = $"{StorageOptions.Section}:ConnectionString";
     public const string PostgresEnv = "GRM_POSTGRES__CONNECTIONSTRING";
 
-    public static IConfiguration Configuration(CliEnvironment environment)
+    public static IConfiguration Configuration(RunEnvironment environment)
     {
         ArgumentNullException.ThrowIfNull(environment);
         return new ConfigurationBuilder()
@@ -28,7 +28,7 @@ internal static class CliServices
     }
 
     /// <summary>A provider with logging, the clock, metrics and what <paramref name="register"/> adds, then the environment's overrides.</summary>
-    public static ServiceProvider Build(CliEnvironment environment, IConfiguration configuration, Action<IServiceCollection> register)
+    public static ServiceProvider Build(RunEnvironment environment, IConfiguration configuration, Action<IServiceCollection> register)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(register);
@@ -45,7 +45,7 @@ internal static class CliServices
     }
 
     /// <summary>Storage only (jobs, replay): the data source, reader and writer of <c>AddGrmStorage</c>.</summary>
-    public static ServiceProvider Storage(CliEnvironment environment, IConfiguration configuration, string? withoutStorage = null)
+    public static ServiceProvider Storage(RunEnvironment environment, IConfiguration configuration, string? withoutStorage = null)
     {
         RequirePostgres(configuration, withoutStorage);
         return Build(environment, configuration, s => s.AddGrmStorage(configuration.GetSection(StorageOptions.Section)));
@@ -57,7 +57,7 @@ internal static class CliServices
         ArgumentNullException.ThrowIfNull(configuration);
         if (string.IsNullOrWhiteSpace(configuration[PostgresSetting]))
         {
-            throw new CliException(ExitCodes.BadInput,
+            throw new RunException(ExitCodes.BadInput,
                 $"no database configured: set {PostgresEnv} (setting {PostgresSetting}; `source deploy/local/env.sh` exports it for the local services)" +
                 (withoutStorage is null ? "" : $", or pass {withoutStorage}"));
         }

@@ -1,24 +1,24 @@
 namespace GrmWorker.Worker.Runs;
 
 /// <summary>A command stops with this exit code and message (printed once, by the CLI's <c>CliRunner</c>).</summary>
-internal sealed class CliException : Exception
+internal sealed class RunException : Exception
 {
-    public CliException(int exitCode, string message)
+    public RunException(int exitCode, string message)
         : base(message)
     {
         ExitCode = exitCode;
     }
 
-    public CliException()
+    public RunException()
     {
     }
 
-    public CliException(string message)
+    public RunException(string message)
         : base(message)
     {
     }
 
-    public CliException(string message, Exception innerException)
+    public RunException(string message, Exception innerException)
         : base(message, innerException)
     {
     }

@@ -7,9 +7,9 @@ namespace GrmWorker.Worker.Runs;
 /// (<see cref="Process"/>); tests run the same command in-process with string writers, settings for their own
 /// database, and <see cref="ConfigureServices"/> to swap a service (a replayed GRM instead of the model).
 /// </summary>
-internal sealed record CliEnvironment(TextWriter Out, TextWriter Error)
+internal sealed record RunEnvironment(TextWriter Out, TextWriter Error)
 {
-    public static CliEnvironment Process => new(Console.Out, Console.Error) { Interactive = !Console.IsOutputRedirected };
+    public static RunEnvironment Process => new(Console.Out, Console.Error) { Interactive = !Console.IsOutputRedirected };
 
     /// <summary>Configuration keys (<c>Postgres:ConnectionString</c>, ...) applied over appsettings.json and GRM_* variables.</summary>
     public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
