@@ -27,6 +27,8 @@ namespace GrmWorker.Bench.Pipeline;
 /// </summary>
 internal static class PipelineBenchCommand
 {
+    internal const string AdminConnectionVariable = "GRM_LOCAL_TEST_POSTGRES";
+
     internal const string Hint = "Start the services with deploy/local/services-up.sh, then `source deploy/local/env.sh`.";
     internal const int ReplayMaxNewTokens = 512;
     internal const int MaxWarmUpRounds = 8;
@@ -67,11 +69,13 @@ internal static class PipelineBenchCommand
             return 2;
         }
         var configuration = new ConfigurationBuilder().AddEnvironmentVariables(WorkerHost.EnvironmentPrefix).Build();
-        var adminConnection = configuration[$"{StorageOptions.Section}:ConnectionString"];
+        // The bench makes a database per phase: that needs CREATEDB, which the worker's own role does not have, so it
+        // runs on the tests' role (services-up.sh writes both).
+        var adminConnection = Environment.GetEnvironmentVariable(AdminConnectionVariable);
         var rabbit = configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
         if (string.IsNullOrWhiteSpace(adminConnection) || string.IsNullOrWhiteSpace(rabbit.Username))
         {
-            stderr.WriteLine($"grm-bench pipeline: GRM_POSTGRES__CONNECTIONSTRING and GRM_RABBITMQ__* are not set. {Hint}");
+            stderr.WriteLine($"grm-bench pipeline: {AdminConnectionVariable} (a Postgres role with CREATEDB) and GRM_RABBITMQ__* are not set. {Hint}");
             return 2;
         }
 
