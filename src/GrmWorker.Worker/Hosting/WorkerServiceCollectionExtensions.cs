@@ -93,6 +93,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<InFlightRequests>();
         services.AddSingleton<MalformedRequestRejecter>();
         services.AddSingleton<ErrorQueue>();
+        services.AddSingleton<IsolatingJobScorer>();
         services.AddOptions<MassTransitHostOptions>().Configure(o =>
         {
             o.WaitUntilStarted = true;
