@@ -50,14 +50,7 @@ public sealed class CliFixture : IAsyncLifetime
         Database = StorageDataSource.Create(new StorageOptions { ConnectionString = ConnectionString });
         await new MigrationRunner(Database, Migration.Embedded(), TimeSpan.FromMinutes(1)).RunAsync(CancellationToken.None);
         Writer = new JobWriter(Database);
-        var factory = new ConnectionFactory
-        {
-            HostName = ServiceSettings.Get("GRM_RABBITMQ__HOST"),
-            Port = int.Parse(ServiceSettings.Get("GRM_RABBITMQ__PORT"), CultureInfo.InvariantCulture),
-            VirtualHost = ServiceSettings.Get("GRM_RABBITMQ__VIRTUALHOST"),
-            UserName = ServiceSettings.Get("GRM_RABBITMQ__USERNAME"),
-            Password = ServiceSettings.Get("GRM_RABBITMQ__PASSWORD"),
-        };
+        var factory = ServiceSettings.RabbitMqFactory();
         Amqp = await AmqpTestClient.ConnectAsync(factory);
         Settings["Postgres:ConnectionString"] = ConnectionString;
         Settings["RabbitMq:Host"] = factory.HostName;

@@ -254,14 +254,7 @@ public sealed class RelabelTests(WorkerFixture worker) : IDisposable
         return new RunEnvironment(stdout, stderr) { Settings = settings };
     };
 
-    private static ConnectionFactory Factory() => new()
-    {
-        HostName = ServiceSettings.Get("GRM_RABBITMQ__HOST"),
-        Port = int.Parse(ServiceSettings.Get("GRM_RABBITMQ__PORT"), CultureInfo.InvariantCulture),
-        VirtualHost = ServiceSettings.Get("GRM_RABBITMQ__VIRTUALHOST"),
-        UserName = ServiceSettings.Get("GRM_RABBITMQ__USERNAME"),
-        Password = ServiceSettings.Get("GRM_RABBITMQ__PASSWORD"),
-    };
+    private static ConnectionFactory Factory() => ServiceSettings.RabbitMqFactory();
 
     private static string Id(JsonElement line) => line.GetProperty("requestId").GetString()!;
 

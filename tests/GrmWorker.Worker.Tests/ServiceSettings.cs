@@ -1,3 +1,6 @@
+using System.Globalization;
+using RabbitMQ.Client;
+
 namespace GrmWorker.Worker.Tests;
 
 /// <summary>
@@ -56,4 +59,14 @@ internal static class ServiceSettings
         }
         throw new InvalidOperationException($"GrmWorker.sln not found above {AppContext.BaseDirectory}");
     }
+
+    /// <summary>A RabbitMQ connection factory for the local broker, from the GRM_RABBITMQ__* settings.</summary>
+    public static ConnectionFactory RabbitMqFactory() => new()
+    {
+        HostName = Get("GRM_RABBITMQ__HOST"),
+        Port = int.Parse(Get("GRM_RABBITMQ__PORT"), CultureInfo.InvariantCulture),
+        VirtualHost = Get("GRM_RABBITMQ__VIRTUALHOST"),
+        UserName = Get("GRM_RABBITMQ__USERNAME"),
+        Password = Get("GRM_RABBITMQ__PASSWORD"),
+    };
 }

@@ -60,14 +60,7 @@ public class WorkerFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _adminConnectionString = ServiceSettings.Get(ServiceSettings.TestPostgres);
-        var factory = new ConnectionFactory
-        {
-            HostName = ServiceSettings.Get("GRM_RABBITMQ__HOST"),
-            Port = int.Parse(ServiceSettings.Get("GRM_RABBITMQ__PORT"), CultureInfo.InvariantCulture),
-            VirtualHost = ServiceSettings.Get("GRM_RABBITMQ__VIRTUALHOST"),
-            UserName = ServiceSettings.Get("GRM_RABBITMQ__USERNAME"),
-            Password = ServiceSettings.Get("GRM_RABBITMQ__PASSWORD"),
-        };
+        var factory = ServiceSettings.RabbitMqFactory();
         Amqp = await AmqpTestClient.ConnectAsync(factory);
         await TestDatabases.CreateAsync(_adminConnectionString, DatabaseName);
         var connectionString = ConnectionString = new NpgsqlConnectionStringBuilder(_adminConnectionString) { Database = DatabaseName }.ConnectionString;
