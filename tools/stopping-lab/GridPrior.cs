@@ -91,16 +91,8 @@ sealed class GridRule(StoppingOptions options, GridPrior prior, double nu0) : IS
             var l = prior.W[g] * Math.Exp(-0.5 * z * z * m / var);
             if (l < 1e-300) continue;
             tot += l;
-            acc += l * Phi((-needed + 0.5 - f * prior.Mu[g]) / sd);
+            acc += l * Dp.Phi((-needed + 0.5 - f * prior.Mu[g]) / sd);
         }
         return tot > 0 ? acc / tot : 1;
-    }
-    static double Phi(double x) => 0.5 * Erfc(-x / Math.Sqrt(2));
-    static double Erfc(double x)
-    {
-        // Numerical Recipes erfc
-        var z = Math.Abs(x); var t = 1 / (1 + 0.5 * z);
-        var r = t * Math.Exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
-        return x >= 0 ? r : 2 - r;
     }
 }
