@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using GrmWorker.Cli.Commands;
+using GrmWorker.Testing;
 using GrmWorker.Worker.Relabel;
 using GrmWorker.Worker.Runs;
 using RabbitMQ.Client;
@@ -96,7 +97,8 @@ public sealed class RelabelTests(WorkerFixture worker) : IDisposable
         using var interrupt = new CancellationTokenSource();
         var watcher = Task.Run(async () =>
         {
-            while (!interrupt.IsCancellationRequested && CountLines(Out + ".partial") < 2) await Task.Delay(10);
+            await Poll.UntilAsync(() => interrupt.IsCancellationRequested || CountLines(Out + ".partial") >= 2, TimeSpan.FromSeconds(60),
+                () => "run 1 wrote two results", TimeSpan.FromMilliseconds(10));
             await interrupt.CancelAsync();
         });
         var (first, _, firstErr) = await RelabelAsync(args, cancellationToken: interrupt.Token);

@@ -19,7 +19,6 @@ namespace GrmWorker.Worker.Hosting;
 /// </summary>
 public static class WorkerServiceCollectionExtensions
 {
-
     /// <summary>Storage + migrations at start, the model and scoring pipeline, and the bus. Order matters: hosted services start in it.</summary>
     public static IServiceCollection AddGrmWorker(this IServiceCollection services, IConfiguration configuration)
     {

@@ -32,7 +32,7 @@ public sealed record FinishedJob
     public string Status => Result.Status;
 
     /// <summary>Milliseconds from receipt to completion of a job that ran, unrounded; 0 for one that never ran.</summary>
-    public double RunLatencyMs => WasRun ? Math.Max(0, (CompletedAt - Incoming.ReceivedAt).TotalMilliseconds) : 0;
+    public double RunLatencyMs => WasRun ? Incoming.MillisecondsUntil(CompletedAt) : 0;
 }
 
 /// <summary>

@@ -21,7 +21,6 @@ internal static class JobOutcomes
         var scored = vote.SamplesValid > 0 && run.Failure is null;
         var error = scored ? null : run.Failure ?? new ScoreError(ErrorCodes.NoValidSamples,
             $"none of the {vote.SamplesUsed} samples could be parsed (last: {(run.Samples.Count > 0 ? run.Samples[^1].Reason : null) ?? "no samples"})");
-        var latencyMs = Math.Max(0, (completed - run.Incoming.ReceivedAt).TotalMilliseconds);
         var promptTokens = run.Drawn.Sum(s => (long)s.PromptTokens);
         var generatedTokens = run.Drawn.Sum(s => (long)s.GeneratedTokens);
         var result = new ScoreResult
@@ -38,7 +37,7 @@ internal static class JobOutcomes
             StoppedEarly = run.Failure is null && vote.SamplesUsed < run.Rule.Options.KMax,
             Aggregation = run.Aggregation,
             ModelId = modelId,
-            LatencyMs = (long)latencyMs,
+            LatencyMs = (long)run.Incoming.MillisecondsUntil(completed),
             Tokens = new TokenUsage(promptTokens, generatedTokens),
             Metadata = r.Metadata,
         };
@@ -65,7 +64,7 @@ internal static class JobOutcomes
             Status = status,
             Error = error,
             ModelId = modelId,
-            LatencyMs = (long)Math.Max(0, (completed - incoming.ReceivedAt).TotalMilliseconds),
+            LatencyMs = (long)incoming.MillisecondsUntil(completed),
             Metadata = r.Metadata is { } m && RequestRules.Unstorable(m) is not null ? null : r.Metadata,
         };
         return new FinishedJob { Incoming = incoming, Result = result, CompletedAt = completed < incoming.ReceivedAt ? incoming.ReceivedAt : completed };
