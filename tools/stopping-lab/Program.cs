@@ -15,7 +15,7 @@ var mode = args[2];
 var deltas = args[3].Split(',').Select(double.Parse).ToArray();
 var roundSize = args.Length > 4 ? int.Parse(args[4]) : 1;
 var kmin = args.Length > 5 ? int.Parse(args[5]) : 2;
-var mixture = new SimulationMixture();
+var mixture = Environment.GetEnvironmentVariable("N2") == "1" ? new SimulationMixture { MinResponses = 2, MaxResponses = 2 } : new SimulationMixture();
 var grm = new SyntheticGrm(mixture);
 
 // The calibration jobs grm simulate --fit-prior fits on: same mixture, another seed stream.
@@ -45,6 +45,7 @@ foreach (var delta in deltas)
     IStoppingRule rule = mode switch
     {
         "pern" => new PerNRule(options, fac),
+        "exact" => new Exact2Rule(options with { AdaptiveRounds = false }, mixture),
         "grid" => new GridRule(options with { AdaptiveRounds = false }, grid!, prior.VarianceWeight),
         _ => new AdaptiveStopping(options),
     };
