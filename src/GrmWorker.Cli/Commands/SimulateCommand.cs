@@ -28,7 +28,7 @@ internal static class SimulateCommand
     private static readonly Option<bool> Json = new("--json") { Description = "print one JSON object instead of a table" };
     private static readonly Option<string> Stopping = new("--stopping") { Description = "rule under test: adaptive | none", DefaultValueFactory = _ => StoppingKind.Adaptive };
     private static readonly Option<int> KMin = new("--kmin") { Description = "never stop below this many samples", DefaultValueFactory = _ => Stop.KMin };
-    private static readonly Option<int> RoundSize = new("--round-size") { Description = "samples per round", DefaultValueFactory = _ => Stop.RoundSize };
+    private static readonly Option<int> RoundSize = new("--round-size") { Description = "largest round (every round with --fixed-rounds)", DefaultValueFactory = _ => Stop.RoundSize };
     private static readonly Option<double> ErrorBound = new("--error-bound") { Description = "delta: allowed predictive probability that the k_max leader differs", DefaultValueFactory = _ => Stop.ErrorBound };
     private static readonly Option<double> MeanWidth = new("--mean-width") { Description = "n=1 (or --mean-width-for-rankings): sd of mean drift to k_max", DefaultValueFactory = _ => Stop.MeanWidth };
     private static readonly Option<bool> MeanWidthForRankings = new("--mean-width-for-rankings") { Description = "also hold n>=2 jobs to --mean-width" };
