@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace GrmWorker.Contracts;
 
 /// <summary>
-/// One scoring job as it arrives on the <c>grm.score</c> queue (DESIGN §4). Optional fields are
+/// One scoring job as it arrives on the <c>grm.score</c> queue (docs/wire.md, "Request"). Optional fields are
 /// null when the sender left them out; the pipeline fills in its configured defaults.
 /// </summary>
 public sealed record ScoreRequest

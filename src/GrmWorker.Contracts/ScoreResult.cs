@@ -4,7 +4,7 @@ namespace GrmWorker.Contracts;
 
 /// <summary>
 /// The one terminal result per <see cref="ScoreRequest.RequestId"/>, published to the
-/// <c>grm.rewards</c> topic exchange with routing key <see cref="Route"/> (DESIGN §4).
+/// <c>grm.rewards</c> topic exchange with routing key <see cref="Route"/> (docs/wire.md, "Result").
 /// </summary>
 public sealed record ScoreResult
 {

@@ -6,7 +6,7 @@ using GrmWorker.Storage;
 namespace GrmWorker.Worker.Replay;
 
 /// <summary>
-/// The result a replay publishes to <c>grm.rewards</c>: the job's stored result (DESIGN §4: requestId, route, metadata,
+/// The result a replay publishes to <c>grm.rewards</c>: the job's stored result (docs/wire.md, "Result": requestId, route, metadata,
 /// model, tokens, latency as they were) with the replay's rewards, voteSums, best, samplesUsed, samplesValid and
 /// aggregation, plus <c>strategy</c>, the name the rows are stored under, so a consumer can tell it from the original.
 /// </summary>
