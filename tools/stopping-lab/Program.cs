@@ -15,7 +15,9 @@ var mode = args[2];
 var deltas = args[3].Split(',').Select(double.Parse).ToArray();
 var roundSize = args.Length > 4 ? int.Parse(args[4]) : 1;
 var kmin = args.Length > 5 ? int.Parse(args[5]) : 2;
-var mixture = Environment.GetEnvironmentVariable("N2") == "1" ? new SimulationMixture { MinResponses = 2, MaxResponses = 2 } : new SimulationMixture();
+// N=2 or N=3: jobs of that many responses only (the exact rule's mixtures).
+var onlyN = int.TryParse(Environment.GetEnvironmentVariable("N"), out var nOnly) ? nOnly : 0;
+var mixture = onlyN > 0 ? new SimulationMixture { MinResponses = onlyN, MaxResponses = onlyN } : new SimulationMixture();
 var grm = new SyntheticGrm(mixture);
 
 // The calibration jobs grm simulate --fit-prior fits on: same mixture, another seed stream.
@@ -38,6 +40,24 @@ for (var j = 0; j < jobs; j++)
     var qs = job.Quality.OrderByDescending(x => x).ToArray();
     streams.Add((stream, job.Quality.Count, Voting.Vote(stream, job.Quality.Count).Best, job.NearTie, qs.Length > 1 ? qs[0] - qs[1] : 9));
 }
+if (mode == "exact")
+{
+    var exact = new ExactBayes(mixture, onlyN, onlyN == 2 ? 0.05 : 0.1);
+    var paths = new double[streams.Count][];
+    Parallel.For(0, streams.Count, j => paths[j] = exact.Trajectory(streams[j].s, 32));
+    foreach (var delta in deltas)
+    {
+        long used = 0; var agree = 0;
+        for (var j = 0; j < streams.Count; j++)
+        {
+            var d = Enumerable.Range(kmin, 32 - kmin).FirstOrDefault(m => paths[j][m] <= delta, 32);
+            used += d;
+            agree += Voting.Vote(new ArraySegment<GrmSample>(streams[j].s, 0, d), streams[j].n).Best == streams[j].full ? 1 : 0;
+        }
+        Console.WriteLine($"exact δ={delta} rounds≤1: samples {100.0 * used / (32.0 * jobs):0.00}% of k_max, agreement {100.0 * agree / jobs:0.00}%");
+    }
+    return;
+}
 var fac = (Environment.GetEnvironmentVariable("FAC") ?? "1,1,1,1,1").Split(',').Select(double.Parse).ToArray();
 foreach (var delta in deltas)
 {
@@ -45,7 +65,6 @@ foreach (var delta in deltas)
     IStoppingRule rule = mode switch
     {
         "pern" => new PerNRule(options, fac),
-        "exact" => new Exact2Rule(options with { AdaptiveRounds = false }, mixture),
         "grid" => new GridRule(options with { AdaptiveRounds = false }, grid!, prior.VarianceWeight),
         _ => new AdaptiveStopping(options),
     };
