@@ -1,5 +1,7 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace GrmWorker.Contracts;
 
@@ -107,15 +109,7 @@ public static class RequestRules
         switch (json.ValueKind)
         {
             case JsonValueKind.String:
-                string text;
-                try
-                {
-                    text = json.GetString()!;
-                }
-                catch (InvalidOperationException)
-                {
-                    return (path, "has a lone UTF-16 surrogate");
-                }
+                if (!TryGetText(json, out var text, out var notText)) return (path, notText);
                 return HasNul(text) ? (path, $"has {NulName}") : null;
             case JsonValueKind.Number:
                 return json.TryGetDouble(out var d) && double.IsFinite(d) ? null : (path, "is a number out of range");
@@ -136,7 +130,7 @@ public static class RequestRules
                     }
                     catch (InvalidOperationException)
                     {
-                        return (path, "has a key with a lone UTF-16 surrogate");
+                        return (path, $"has a key that {NotText(JsonMarshal.GetRawUtf8PropertyName(property))}");
                     }
                     if (HasNul(name)) return (path, $"has a key with {NulName}");
                     if (Unstorable(property.Value, path.Length == 0 ? name : $"{path}.{name}") is { } found) return found;
@@ -146,6 +140,31 @@ public static class RequestRules
                 return null;
         }
     }
+
+    /// <summary>
+    /// The text of a JSON string, or why there is none: <paramref name="problem"/> says "holds bytes that are not UTF-8"
+    /// (a body sent in another encoding; the reader only checks UTF-8 when the text is taken) or "has a lone UTF-16
+    /// surrogate" (an escape such as <c>\ud800</c> with no partner). A parsed document (JsonDocument) holds both without
+    /// complaint; <see cref="JsonElement.GetString"/> throws on them.
+    /// </summary>
+    public static bool TryGetText(JsonElement json, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? text,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? problem)
+    {
+        try
+        {
+            text = json.GetString()!;
+            problem = null;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            text = null;
+            problem = NotText(JsonMarshal.GetRawUtf8Value(json));
+            return false;
+        }
+    }
+
+    private static string NotText(ReadOnlySpan<byte> raw) => Utf8.IsValid(raw) ? "has a lone UTF-16 surrogate" : "holds bytes that are not UTF-8";
 
     private static string? NulField(ScoreRequest r)
     {

@@ -24,6 +24,10 @@ public static class ScoreRequestValidator
             return TooLarge($"requestId is longer than {l.MaxRequestIdLength} characters");
         if (string.IsNullOrWhiteSpace(r.Route) || r.Route.Length > l.MaxRouteLength)
             return Invalid($"route must be 1..{l.MaxRouteLength} characters");
+        // A routing key is an AMQP short string: a route of 200 characters can still be too long (e.g. 100 x U+20AC is
+        // 300 bytes). Rejected here, the result goes out under "default" (RequestRules.RoutingKey), as for a long route.
+        if (System.Text.Encoding.UTF8.GetByteCount(r.Route) > RequestRules.MaxRoutingKeyBytes)
+            return Invalid($"route must be at most {RequestRules.MaxRoutingKeyBytes} bytes in UTF-8 (it is a RabbitMQ routing key)");
         if (RequestRules.HasWildcard(r.Route))
             return Invalid("route must not contain '*' or '#'");
         return null;

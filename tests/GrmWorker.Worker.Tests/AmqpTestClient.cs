@@ -52,6 +52,10 @@ public sealed class AmqpTestClient : IAsyncDisposable
         await _channel.BasicPublishAsync("", queue, mandatory: false,
             new BasicProperties { DeliveryMode = DeliveryModes.Persistent, ContentType = contentType }, body);
 
+    /// <summary>Publishes <paramref name="body"/> with <paramref name="properties"/> as given (message id, reply-to, headers: whatever a sender sets).</summary>
+    public async Task PublishWithPropertiesAsync(string queue, byte[] body, BasicProperties properties) =>
+        await _channel.BasicPublishAsync("", queue, mandatory: false, properties, body);
+
     public Task PublishAsync(string queue, object request) => PublishAsync(queue, JsonSerializer.Serialize(request));
 
     /// <summary>Reads messages until <paramref name="count"/> arrived or the timeout passed; returns what arrived.</summary>

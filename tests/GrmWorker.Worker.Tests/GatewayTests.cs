@@ -74,6 +74,18 @@ public sealed class GatewayTests(BundledGrmWorkerFixture worker)
         { "/v1/score", """{"requestId":"r","query":"","responses":["a"]}""", "query is required" },
         { "/v1/score", """{"query":"q","responses":["a"]}""", "requestId is required" },
         { "/v1/score", "not json", "the body is not valid JSON" },
+        // no text at all: GetString throws on these, which answered 500
+        { "/get_reward", """{"query":["p \ud800"],"prompts":["p"]}""", "query[0] has a lone UTF-16 surrogate" },
+        { "/get_reward", """{"query":["p a"],"prompts":["p"],"labels":["\udc00"]}""", "labels[0] has a lone UTF-16 surrogate" },
+        { "/v1/score", """{"requestId":"r","query":"q","responses":["a"],"metadata":{"t":"\ud800"}}""", "metadata.t has a lone UTF-16 surrogate" },
+        // what the worker would only reject after a round trip (a 502 for /get_reward), refused up front
+        { "/get_reward", """{"query":["p a\u0000"],"prompts":["p"]}""", "the job for prompts[0] and its 1 responses: responses[0] contains a NUL character" },
+        // the worker answers no result under such a requestId (error queue): the call waited out Gateway:Timeout
+        { "/v1/score", """{"requestId":"r\u0000","query":"q","responses":["a"]}""", "requestId contains a NUL character" },
+        { "/v1/score", "[1, 2]", "the body must be a JSON object" },
+        { "/v1/score", "42", "the body must be a JSON object" },
+        { "/v1/score", $$"""{"requestId":"r","query":"q","responses":["a"],"metadata":{{new string('[', 5000)}}{{new string(']', 5000)}}}""", "the body is not valid JSON: The maximum configured depth" },
+        { "/v1/score", $$"""{"requestId":"r","query":"q","responses":[{{string.Join(",", Enumerable.Range(0, 1000).Select(i => $"\"r{i}\""))}}]}""", "responses holds 1000 items" },
     };
 
     [Theory]
@@ -116,6 +128,63 @@ public sealed class GatewayTests(BundledGrmWorkerFixture worker)
 
         var (tooLarge, _) = await gateway.PostAsync("/v1/score", new { requestId = "r", query = new string('q', 10_000), responses = new[] { "a" } });
         Assert.Equal(413, tooLarge);
+    }
+}
+
+/// <summary>Bodies a trainer's HTTP client can get wrong: each answered with a code (a 400 naming the field) or scored, never a 500 or a wait for the timeout.</summary>
+[Collection(WorkerCollection.Name)]
+public sealed class GatewayHostileInputTests(WorkerFixture worker)
+{
+    [Fact]
+    public async Task Text_that_is_not_utf8_is_a_400_naming_the_field_on_both_endpoints()
+    {
+        await using var gateway = await GatewayServer.StartAsync(worker.ScoreQueue);
+        byte[] Latin1(string before, string after) => [.. Encoding.UTF8.GetBytes(before), 0xE9, .. Encoding.UTF8.GetBytes(after)];
+
+        var (reward, rewardBody) = await gateway.PostAsync("/get_reward", Bytes(Latin1("{\"query\":[\"p caf", "\"],\"prompts\":[\"p\"]}")));
+        var (meta, metaBody) = await gateway.PostAsync("/v1/score", Bytes(Latin1("{\"requestId\":\"r\",\"query\":\"q\",\"responses\":[\"a\"],\"metadata\":{\"t\":\"caf", "\"}}")));
+
+        Assert.True(reward == 400, rewardBody.ToString());
+        Assert.Contains("query[0] holds bytes that are not UTF-8", rewardBody.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.True(meta == 400, metaBody.ToString());
+        Assert.Equal("invalid_request", metaBody.GetProperty("error").GetProperty("code").GetString());
+        Assert.Contains("metadata.t holds bytes that are not UTF-8", metaBody.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0L, await worker.ScalarAsync<long>("SELECT count(*) FROM scoring_jobs WHERE route = $1", gateway.Route));
+    }
+
+    [Fact]
+    public async Task A_request_id_of_200_characters_and_328_utf8_bytes_is_scored_and_answered()
+    {
+        await using var gateway = await GatewayServer.StartAsync(worker.ScoreQueue, new Dictionary<string, string?> { ["Gateway:Timeout"] = "00:00:30" });
+        var id = WorkerFixture.NewRequestId() + string.Concat(Enumerable.Repeat("€", 100));
+
+        var (status, body) = await gateway.PostAsync("/v1/score", new { requestId = id, query = "Which is right: 2 + 2?", responses = new[] { "4", "5" } });
+
+        Assert.True(status == 200, body.ToString());
+        Assert.Equal(id, body.GetProperty("requestId").GetString());
+        Assert.True(body.GetProperty("samplesUsed").GetInt32() > 0, body.ToString());
+        Assert.Equal(1L, await worker.ScalarAsync<long>("SELECT count(*) FROM scoring_jobs WHERE request_id = $1", id));
+    }
+
+    [Fact]
+    public async Task The_body_is_read_as_json_whatever_its_content_type()
+    {
+        await using var gateway = await GatewayServer.StartAsync(worker.ScoreQueue);
+        var id = WorkerFixture.NewRequestId();
+
+        var (status, body) = await gateway.PostAsync("/v1/score", new StringContent(
+            $$"""{"requestId":"{{id}}","query":"Which is right: 2 + 2?","responses":["4","5"]}""", Encoding.UTF8, "text/plain"));
+
+        Assert.True(status == 200, body.ToString());
+        Assert.Equal(id, body.GetProperty("requestId").GetString());
+        Assert.Equal(1L, await worker.ScalarAsync<long>("SELECT count(*) FROM scoring_jobs WHERE request_id = $1", id));
+    }
+
+    private static ByteArrayContent Bytes(byte[] body)
+    {
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return content;
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using GrmWorker.Testing;
+using RabbitMQ.Client;
 
 namespace GrmWorker.Worker.Tests;
 
@@ -31,7 +32,49 @@ public sealed class HostileInputTests(WorkerFixture worker)
         { "json-null", null, "error-queue" },
         { "foreign-envelope", "application/vnd.masstransit+json", "error-queue" },
         { "xml", "application/xml", "error-queue" },
+        { "bare-array", null, "error-queue" },
+        { "bare-number", null, "error-queue" },
+        { "bare-string", null, "error-queue" },
+        { "utf16-body", null, "error-queue" },
+        { "request-id-twice-in-another-case", null, "error-queue" },
+        { "query-twice-in-another-case", null, "invalid_request" },
+        { "latin1-query", null, "invalid_request" },
+        { "kmax-1e30", null, "invalid_request" },
+        { "kmax-fraction", null, "invalid_request" },
+        { "kmax-negative", null, "invalid_request" },
+        { "seed-1e30", null, "invalid_request" },
+        { "5mb-response", null, "too_large" },
+        { "1000-responses", null, "too_large" },
+        { "route-over-255-utf8-bytes", null, "invalid_request" },
+        { "request-id-over-255-utf8-bytes", null, "runs" },
+        { "unknown-fields", null, "runs" },
+        { "odd-amqp-properties", "text/plain", "runs" },
     };
+
+    /// <summary>What the answer must say: the rejection's message, or the error-queue entry's code.</summary>
+    private static readonly Dictionary<string, string> Says = new()
+    {
+        ["bare-array"] = "invalid_json",
+        ["bare-number"] = "invalid_json",
+        ["bare-string"] = "invalid_json",
+        ["utf16-body"] = "invalid_json",
+        ["request-id-twice-in-another-case"] = "invalid_json",
+        ["query-twice-in-another-case"] = "Query appears more than once",
+        ["latin1-query"] = "query holds bytes that are not UTF-8",
+        ["kmax-1e30"] = "kMax",
+        ["kmax-fraction"] = "kMax",
+        ["kmax-negative"] = "kMax must be 1..",
+        ["seed-1e30"] = "seed",
+        ["5mb-response"] = "responses[0] is longer than",
+        ["1000-responses"] = "responses holds 1000 items",
+        ["route-over-255-utf8-bytes"] = "route must be at most 255 bytes in UTF-8",
+    };
+
+    /// <summary>Cases whose route cannot be a routing key: answered under "default" (docs/wire.md).</summary>
+    private static readonly HashSet<string> AnsweredOnDefault = ["long-route", "route-over-255-utf8-bytes"];
+
+    /// <summary>Within MaxRequestIdLength (200 characters) but 328 bytes in UTF-8: more than an AMQP message id holds.</summary>
+    private static string MultibyteRequestId() => WorkerFixture.NewRequestId() + string.Concat(Enumerable.Repeat("€", 100));
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -40,14 +83,17 @@ public sealed class HostileInputTests(WorkerFixture worker)
         var route = WorkerFixture.NewRoute();
         var results = await worker.Amqp.SubscribeAsync(WorkerFixture.ResultExchange, route);
         var errorsBefore = (int)(await worker.Amqp.CountAsync(worker.ErrorQueue) ?? 0);
-        var id = WorkerFixture.NewRequestId();
+        var id = name == "request-id-over-255-utf8-bytes" ? MultibyteRequestId() : WorkerFixture.NewRequestId();
         var good = WorkerFixture.NewRequestId();
 
-        await worker.Amqp.PublishBytesAsync(worker.ScoreQueue, Body(name, id, route), contentType);
+        // A route that cannot be a routing key is answered under "default" (docs/wire.md).
+        var defaultRoute = AnsweredOnDefault.Contains(name) ? await worker.Amqp.SubscribeAsync(WorkerFixture.ResultExchange, "default") : null;
+        if (name == "odd-amqp-properties")
+            await worker.Amqp.PublishWithPropertiesAsync(worker.ScoreQueue, Body(name, id, route), OddProperties(contentType));
+        else
+            await worker.Amqp.PublishBytesAsync(worker.ScoreQueue, Body(name, id, route), contentType);
         await worker.Amqp.PublishAsync(worker.ScoreQueue, new { requestId = good, route, query = "Which is right: 2 + 2?", responses = new[] { "4", "5" }, metadata = new { mine = name } });
 
-        // A route that cannot be a routing key is answered under "default" (docs/wire.md).
-        var defaultRoute = name == "long-route" ? await worker.Amqp.SubscribeAsync(WorkerFixture.ResultExchange, "default") : null;
         var expectedResults = expected == "error-queue" ? 1 : 2;
         var answers = (await worker.Amqp.ReadAsync(results, defaultRoute is null ? expectedResults : 1, Wait))
             .Concat(defaultRoute is null ? [] : (await worker.Amqp.ReadAsync(defaultRoute, 100, TimeSpan.FromSeconds(2))).Where(d => d.Json.GetProperty("requestId").GetString() == id))
@@ -64,6 +110,7 @@ public sealed class HostileInputTests(WorkerFixture worker)
             Assert.Equal(errorsBefore + 1, entries.Count);
             var entry = entries[^1];
             Assert.False(string.IsNullOrWhiteSpace(entry.Headers.GetValueOrDefault("MT-Fault-Message")), $"{name}: no reason header");
+            if (Says.TryGetValue(name, out var code)) Assert.True(code == entry.Headers.GetValueOrDefault("grm-error-code"), $"{name}: {string.Join(", ", entry.Headers)}");
             Assert.DoesNotContain(entry.Headers.Keys, k => k.Contains("StackTrace", StringComparison.OrdinalIgnoreCase) || k.StartsWith("MT-Host-", StringComparison.Ordinal));
             Assert.All(entry.Headers.Values, v => Assert.DoesNotContain(" at ", v ?? "", StringComparison.Ordinal));
             Assert.Single(answers);
@@ -80,6 +127,8 @@ public sealed class HostileInputTests(WorkerFixture worker)
             {
                 Assert.Equal("rejected", answer.GetProperty("status").GetString());
                 Assert.True(expected == answer.GetProperty("error").GetProperty("code").GetString(), answer.ToString());
+                if (Says.TryGetValue(name, out var message))
+                    Assert.Contains(message, answer.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
             }
             Assert.Equal(1L, await worker.ScalarAsync<long>("SELECT count(*) FROM scoring_jobs WHERE request_id = $1", id));
             Assert.Equal(errorsBefore, await worker.Amqp.CountAsync(worker.ErrorQueue) ?? 0);
@@ -135,9 +184,49 @@ public sealed class HostileInputTests(WorkerFixture worker)
                 message = new { requestId = id, route, query = "q", responses = new[] { "a" } },
             })),
             "xml" => Encoding.UTF8.GetBytes($"<score requestId=\"{id}\"><query>q</query></score>"),
+            "bare-array" => Encoding.UTF8.GetBytes($"[{valid}]"),
+            "bare-number" => "42"u8.ToArray(),
+            "bare-string" => Encoding.UTF8.GetBytes(Json(id)),
+            "utf16-body" => Encoding.Unicode.GetBytes(valid),
+            // the deserializer matches a field in any case, so this is requestId twice: which one is meant is unclear
+            "request-id-twice-in-another-case" => Encoding.UTF8.GetBytes($$"""{"requestId":"{{id}}","RequestId":"{{id}}-other","route":"{{route}}","query":"q","responses":["a"]}"""),
+            "query-twice-in-another-case" => Encoding.UTF8.GetBytes($$"""{"requestId":"{{id}}","route":"{{route}}","query":"q","Query":"other","responses":["a"]}"""),
+            // a body in Latin-1: é is the lone byte E9
+            "latin1-query" => [.. Encoding.UTF8.GetBytes($$"""{"requestId":"{{id}}","route":"{{route}}","query":"caf"""), 0xE9, .. Encoding.UTF8.GetBytes("\",\"responses\":[\"a\"]}")],
+            "kmax-1e30" => Encoding.UTF8.GetBytes(valid[..^1] + ",\"kMax\":1e30}"),
+            "kmax-fraction" => Encoding.UTF8.GetBytes(valid[..^1] + ",\"kMax\":2.5}"),
+            "kmax-negative" => Encoding.UTF8.GetBytes(valid[..^1] + ",\"kMax\":-3}"),
+            "seed-1e30" => Encoding.UTF8.GetBytes(valid[..^1] + ",\"seed\":1e30}"),
+            "5mb-response" => Encoding.UTF8.GetBytes(Json(new { requestId = id, route, query = "q", responses = new[] { new string('x', 5 * 1024 * 1024) } })),
+            "1000-responses" => Encoding.UTF8.GetBytes(Json(new { requestId = id, route, query = "q", responses = Enumerable.Range(0, 1000).Select(i => $"r{i}").ToArray() })),
+            // 100 characters, 300 bytes: within MaxRouteLength, beyond what a routing key holds
+            "route-over-255-utf8-bytes" => Encoding.UTF8.GetBytes(Json(new { requestId = id, route = string.Concat(Enumerable.Repeat("€", 100)), query = "q", responses = new[] { "a" } })),
+            "request-id-over-255-utf8-bytes" => Encoding.UTF8.GetBytes(valid),
+            "unknown-fields" => Encoding.UTF8.GetBytes(valid[..^1] + ",\"priority\":\"high\",\"extra\":{\"nested\":[1,{\"x\":null}]}}"),
+            "odd-amqp-properties" => Encoding.UTF8.GetBytes(valid),
             _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
         };
     }
+
+    /// <summary>What a careless sender sets: a message id that is no GUID, a correlation id, a reply-to queue that does not exist, MassTransit-looking headers of the wrong types.</summary>
+    private static BasicProperties OddProperties(string? contentType) => new()
+    {
+        DeliveryMode = DeliveryModes.Persistent,
+        ContentType = contentType,
+        ContentEncoding = "gzip",
+        MessageId = "not-a-guid",
+        CorrelationId = "xyz",
+        ReplyTo = $"no-such-queue-{Guid.NewGuid():N}",
+        Type = "Some.Other.Type",
+        Headers = new Dictionary<string, object?>
+        {
+            ["MT-Redelivery-Count"] = "abc",
+            ["MT-MessageType"] = "urn:message:Other.Service:Thing",
+            ["Content-Type"] = "application/xml",
+            ["MessageId"] = "zzz",
+            ["x-death"] = "not a list",
+        },
+    };
 
     private static Task WaitForAsync(Func<Task<bool>> condition, string failure) =>
         Poll.UntilAsync(condition, TimeSpan.FromSeconds(20), () => failure, TimeSpan.FromMilliseconds(100));

@@ -46,7 +46,7 @@ public static class GatewayEndpoints
         var jobs = groups!.Select(g => (Group: g, Request: g.ToRequest())).ToList();
         foreach (var (group, job) in jobs)
         {
-            if (ScoreRequestValidator.Validate(job with { Route = broker.Route }, new ValidationLimits()) is { } failure)
+            if (Refusal(job with { Route = broker.Route }) is { } failure)
                 return Error(StatusCodes.Status400BadRequest, failure.Code, $"the job for prompts[{group.FirstIndex}] and its {group.Items.Count} responses: {failure.Message}");
         }
 
@@ -98,11 +98,13 @@ public static class GatewayEndpoints
         }
         catch (JsonException ex)
         {
-            return Error(StatusCodes.Status400BadRequest, ErrorCodes.InvalidRequest,
-                $"{ex.Path?.TrimStart('$').TrimStart('.') ?? "the body"} has the wrong JSON type or value for a request");
+            var field = ex.Path?.TrimStart('$').TrimStart('.');
+            return Error(StatusCodes.Status400BadRequest, ErrorCodes.InvalidRequest, string.IsNullOrEmpty(field)
+                ? "the body must be a JSON object (a score request)"
+                : $"{field} has the wrong JSON type or value for a request");
         }
         if (score is null) return Error(StatusCodes.Status400BadRequest, ErrorCodes.InvalidRequest, "the body must be a JSON score request");
-        if (ScoreRequestValidator.Validate(score with { Route = broker.Route }, new ValidationLimits()) is { } failure)
+        if (Refusal(score with { Route = broker.Route }) is { } failure)
             return Error(StatusCodes.Status400BadRequest, failure.Code, failure.Message);
         var (result, failed) = await ThroughBrokerAsync(
             () => broker.ScoreAsync(score, options.Value.Timeout, cancellationToken),
@@ -150,6 +152,16 @@ public static class GatewayEndpoints
             return (null, Error(StatusCodes.Status400BadRequest, ErrorCodes.InvalidRequest, $"the body is not valid JSON: {Messaging.ErrorQueue.Shorten(ex.Message)}"));
         }
     }
+
+    /// <summary>
+    /// Why a job is refused before it is sent, or null: what the worker would reject (limits, choices, text Postgres
+    /// cannot store: a NUL, a lone surrogate, bytes that are not UTF-8, metadata jsonb refuses), and a requestId the
+    /// worker cannot answer under (it would go to the error queue, and the call wait out its timeout for nothing).
+    /// </summary>
+    private static ValidationFailure? Refusal(ScoreRequest job) =>
+        ScoreRequestValidator.Validate(job, new ValidationLimits())
+        ?? (RequestRules.HasNul(job.RequestId) ? new ValidationFailure(ErrorCodes.InvalidRequest, $"requestId contains {RequestRules.NulName}") : null)
+        ?? RequestRules.UnstorableField(job);
 
     private static string Describe(JsonElement result) =>
         result.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object

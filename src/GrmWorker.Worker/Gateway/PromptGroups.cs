@@ -53,7 +53,12 @@ public static class PromptGroups
         var i = 0;
         foreach (var item in array.EnumerateArray())
         {
-            if (item.ValueKind == JsonValueKind.String) values.Add(item.GetString());
+            if (item.ValueKind == JsonValueKind.String)
+            {
+                // A lone surrogate (\ud800) or bytes that are not UTF-8 parse, but are no text: GetString would throw.
+                if (!RequestRules.TryGetText(item, out var text, out var notText)) return $"{name}[{i}] {notText}";
+                values.Add(text);
+            }
             else if (item.ValueKind == JsonValueKind.Null && !required) values.Add(null);
             else return $"{name}[{i}] must be a string";
             i++;

@@ -77,8 +77,8 @@ public sealed class MalformedRequestRejecter(
         var root = document.RootElement;
         var duplicate = FirstDuplicateKey(root, "");
         // which requestId or route would be meant is unclear when one is given twice: the error queue then
-        if (root.ValueKind != JsonValueKind.Object || duplicate is "requestId" or "route"
-            || !root.TryGetProperty("requestId", out var id) || id.ValueKind != JsonValueKind.String
+        if (root.ValueKind != JsonValueKind.Object || IsField(duplicate, "requestId") || IsField(duplicate, "route")
+            || !TryGetField(root, "requestId", out var id) || id.ValueKind != JsonValueKind.String
             || RequestRules.RequestIdProblem(id.GetString()!) is not null)
             return null;
         var unstorable = RequestRules.Unstorable(root);
@@ -88,9 +88,9 @@ public sealed class MalformedRequestRejecter(
         return new ScoreRequest
         {
             RequestId = id.GetString()!,
-            Route = root.TryGetProperty("route", out var route) && route.ValueKind == JsonValueKind.String ? route.GetString()! : RequestRules.DefaultRoute,
-            Metadata = root.TryGetProperty("metadata", out var metadata) && RequestRules.Unstorable(metadata) is null
-                && duplicate?.StartsWith("metadata", StringComparison.Ordinal) != true ? metadata.Clone() : null,
+            Route = TryGetField(root, "route", out var route) && route.ValueKind == JsonValueKind.String ? route.GetString()! : RequestRules.DefaultRoute,
+            Metadata = TryGetField(root, "metadata", out var metadata) && RequestRules.Unstorable(metadata) is null
+                && duplicate?.StartsWith("metadata", StringComparison.OrdinalIgnoreCase) != true ? metadata.Clone() : null,
         };
     }
 
@@ -124,7 +124,46 @@ public sealed class MalformedRequestRejecter(
         return new ScoreRequest { RequestId = requestId, Route = route ?? RequestRules.DefaultRoute };
     }
 
-    /// <summary>The path of the first key an object of <paramref name="element"/> gives twice ("kMax", "metadata.tag"), or null.</summary>
+    /// <summary>
+    /// The request's own fields, as the deserializer matches them: regardless of case (<c>RequestId</c> is
+    /// <c>requestId</c>), so <c>{"requestId": "a", "RequestId": "b"}</c> gives requestId twice.
+    /// </summary>
+    private static readonly HashSet<string> RequestFields = new(
+        WireJson.Options.GetTypeInfo(typeof(ScoreRequest)).Properties.Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
+
+    private static bool IsField(string? key, string field) => string.Equals(key, field, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The first top-level property that is <paramref name="field"/> for the deserializer (any case).</summary>
+    private static bool TryGetField(JsonElement root, string field, out JsonElement value)
+    {
+        if (root.TryGetProperty(field, out value)) return true;
+        foreach (var property in root.EnumerateObject())
+        {
+            if (property.NameEquals(field) || IsField(SafeName(property), field))
+            {
+                value = property.Value;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static string? SafeName(JsonProperty property)
+    {
+        try
+        {
+            return property.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The path of the first key an object of <paramref name="element"/> gives twice ("kMax", "metadata.tag"), or null.
+    /// At the top level a request field counts twice in any case mix (see <see cref="RequestFields"/>).
+    /// </summary>
     private static string? FirstDuplicateKey(JsonElement element, string path)
     {
         if (element.ValueKind == JsonValueKind.Array)
@@ -140,8 +179,10 @@ public sealed class MalformedRequestRejecter(
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var property in element.EnumerateObject())
         {
-            var here = path.Length == 0 ? property.Name : $"{path}.{property.Name}";
-            if (!seen.Add(property.Name)) return here;
+            if (SafeName(property) is not { } name) continue; // a key that is no text: Unstorable names it
+            var here = path.Length == 0 ? name : $"{path}.{name}";
+            var key = path.Length == 0 && RequestFields.TryGetValue(name, out var field) ? field : name;
+            if (!seen.Add(key)) return here;
             if (FirstDuplicateKey(property.Value, here) is { } found) return found;
         }
         return null;

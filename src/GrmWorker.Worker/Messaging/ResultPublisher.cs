@@ -20,6 +20,9 @@ public sealed class ResultPublisher(IOptions<RabbitMqOptions> options, ILogger<R
     private IChannel? _channel;
     private readonly HashSet<string> _declaredQueues = new(StringComparer.Ordinal);
 
+    /// <summary>The longest AMQP message id, in UTF-8 bytes; a longer requestId is published without one.</summary>
+    public const int MaxMessageIdBytes = 255;
+
     public string Exchange => _options.ResultExchange;
 
     public Task PublishAsync(string requestId, string routingKey, string resultJson, CancellationToken cancellationToken) =>
@@ -134,7 +137,9 @@ public sealed class ResultPublisher(IOptions<RabbitMqOptions> options, ILogger<R
         ContentType = "application/json",
         ContentEncoding = "utf-8",
         DeliveryMode = DeliveryModes.Persistent,
-        MessageId = requestId.Length <= 255 ? requestId : null,
+        // An AMQP short string: at most 255 bytes in UTF-8, not characters (a 200-character requestId can be 600 bytes,
+        // and the client throws on it, failing the publish of every result of the batch).
+        MessageId = Encoding.UTF8.GetByteCount(requestId) <= MaxMessageIdBytes ? requestId : null,
         Type = "grm.score-result",
     };
 
