@@ -30,8 +30,8 @@ public static class RequestRules
     /// <summary>The character Postgres text cannot hold, as messages name it.</summary>
     public const string NulName = "a NUL character (U+0000)";
 
-    /// <summary>The longest requestId the worker answers (the validation limit's default; stored as the job's unique key).</summary>
-    public static int MaxRequestIdLength { get; } = new ValidationLimits().MaxRequestIdLength;
+    /// <summary>The longest requestId the worker answers (stored as the job's unique key); the validation limit may be lower.</summary>
+    public const int MaxRequestIdLength = ValidationLimits.RequestIdCeiling;
 
     /// <summary>Whether <paramref name="text"/> holds U+0000 (null holds none).</summary>
     public static bool HasNul(string? text) => text is not null && text.Contains('\0', StringComparison.Ordinal);

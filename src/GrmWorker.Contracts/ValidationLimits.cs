@@ -5,7 +5,14 @@ public sealed record ValidationLimits
 {
     public const string Section = "Validation";
 
-    public int MaxRequestIdLength { get; init; } = 200;
+    /// <summary>The longest requestId that is answered; at most <see cref="RequestIdCeiling"/>.</summary>
+    public int MaxRequestIdLength { get; init; } = RequestIdCeiling;
+
+    /// <summary>
+    /// The longest requestId the worker can answer under at all: a longer one goes to the error queue before any SQL
+    /// (<see cref="RequestRules.RequestIdProblem"/>), so the limit may be lowered (a rejected result) but not raised.
+    /// </summary>
+    public const int RequestIdCeiling = 200;
 
     public int MaxRouteLength { get; init; } = 200;
 
@@ -27,6 +34,8 @@ public sealed record ValidationLimits
     public static IEnumerable<string> Problems(ValidationLimits limits)
     {
         ArgumentNullException.ThrowIfNull(limits);
+        if (limits.MaxRequestIdLength is < 1 or > RequestIdCeiling)
+            yield return $"{Section}:MaxRequestIdLength must be 1..{RequestIdCeiling} (a longer requestId goes to the error queue unanswered)";
         if (limits.MaxResponses < 1) yield return $"{Section}:MaxResponses must be at least 1";
         if (limits.MaxKMax < 1) yield return $"{Section}:MaxKMax must be at least 1";
         if (limits.MaxNewTokensLimit < 1) yield return $"{Section}:MaxNewTokensLimit must be at least 1";

@@ -101,6 +101,19 @@ public sealed class GatewayTests(BundledGrmWorkerFixture worker)
     }
 
     [Fact]
+    public async Task The_gateway_checks_calls_against_the_configured_validation_limits()
+    {
+        await using var gateway = await GatewayServer.StartAsync(worker.ScoreQueue, new Dictionary<string, string?> { ["Validation:MaxResponses"] = "2" });
+        var call = new { requestId = WorkerFixture.NewRequestId(), query = "Which is right: 2 + 2?", responses = new[] { "4", "5", "22" } };
+
+        var (status, body) = await gateway.PostAsync("/v1/score", call);
+
+        Assert.Equal(400, status);
+        Assert.Equal("too_large", body.GetProperty("error").GetProperty("code").GetString());
+        Assert.Contains("more than 2", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task With_a_token_set_calls_without_it_are_refused_and_health_stays_open()
     {
         await using var gateway = await GatewayServer.StartAsync(worker.ScoreQueue, new Dictionary<string, string?> { ["Gateway:BearerToken"] = "s3cret" });

@@ -103,6 +103,7 @@ public sealed class WorkerOptionsTests
     [InlineData("Inference:NativeHeapTrimInterval", "-00:00:01", "Inference:NativeHeapTrimInterval must be zero (off) or positive")]
     [InlineData("Inference:ExecutionProvider", "cuda", "Inference:KvCacheBudget (bytes) is required with Inference:ExecutionProvider=cuda")]
     [InlineData("Validation:MaxKMax", "0", "Validation:MaxKMax must be at least 1")]
+    [InlineData("Validation:MaxRequestIdLength", "500", "Validation:MaxRequestIdLength must be 1..200")]
     [InlineData("Stopping:KMin", "0", "Stopping: kMin must be 1..kMax")]
     [InlineData("Http:Url", "not a url", "Http:Url must be an absolute URL or empty")]
     [InlineData("Postgres:CommandTimeout", "00:00:00", "Postgres:CommandTimeout must be positive")]

@@ -36,7 +36,7 @@ public static class GatewayEndpoints
         app.MapPost("/v1/score", ScoreAsync);
     }
 
-    private static async Task<IResult> GetRewardAsync(HttpRequest request, GatewayBroker broker, IOptions<GatewayOptions> options, ILogger<GatewayBroker> logger, CancellationToken cancellationToken)
+    private static async Task<IResult> GetRewardAsync(HttpRequest request, GatewayBroker broker, IOptions<GatewayOptions> options, IOptions<ValidationLimits> limits, ILogger<GatewayBroker> logger, CancellationToken cancellationToken)
     {
         var (body, bad) = await ReadJsonAsync(request, cancellationToken);
         if (bad is not null) return bad;
@@ -46,7 +46,7 @@ public static class GatewayEndpoints
         var jobs = groups!.Select(g => (Group: g, Request: g.ToRequest())).ToList();
         foreach (var (group, job) in jobs)
         {
-            if (Refusal(job with { Route = broker.Route }) is { } failure)
+            if (Refusal(job with { Route = broker.Route }, limits.Value) is { } failure)
                 return Error(StatusCodes.Status400BadRequest, failure.Code, $"the job for prompts[{group.FirstIndex}] and its {group.Items.Count} responses: {failure.Message}");
         }
 
@@ -86,7 +86,7 @@ public static class GatewayEndpoints
         });
     }
 
-    private static async Task<IResult> ScoreAsync(HttpRequest request, GatewayBroker broker, IOptions<GatewayOptions> options, ILogger<GatewayBroker> logger, CancellationToken cancellationToken)
+    private static async Task<IResult> ScoreAsync(HttpRequest request, GatewayBroker broker, IOptions<GatewayOptions> options, IOptions<ValidationLimits> limits, ILogger<GatewayBroker> logger, CancellationToken cancellationToken)
     {
         var (body, bad) = await ReadJsonAsync(request, cancellationToken);
         if (bad is not null) return bad;
@@ -104,7 +104,7 @@ public static class GatewayEndpoints
                 : $"{field} has the wrong JSON type or value for a request");
         }
         if (score is null) return Error(StatusCodes.Status400BadRequest, ErrorCodes.InvalidRequest, "the body must be a JSON score request");
-        if (Refusal(score with { Route = broker.Route }) is { } failure)
+        if (Refusal(score with { Route = broker.Route }, limits.Value) is { } failure)
             return Error(StatusCodes.Status400BadRequest, failure.Code, failure.Message);
         var (result, failed) = await ThroughBrokerAsync(
             () => broker.ScoreAsync(score, options.Value.Timeout, cancellationToken),
@@ -158,8 +158,8 @@ public static class GatewayEndpoints
     /// cannot store: a NUL, a lone surrogate, bytes that are not UTF-8, metadata jsonb refuses), and a requestId the
     /// worker cannot answer under (it would go to the error queue, and the call wait out its timeout for nothing).
     /// </summary>
-    private static ValidationFailure? Refusal(ScoreRequest job) =>
-        ScoreRequestValidator.Validate(job, new ValidationLimits())
+    private static ValidationFailure? Refusal(ScoreRequest job, ValidationLimits limits) =>
+        ScoreRequestValidator.Validate(job, limits)
         ?? (RequestRules.HasNul(job.RequestId) ? new ValidationFailure(ErrorCodes.InvalidRequest, $"requestId contains {RequestRules.NulName}") : null)
         ?? RequestRules.UnstorableField(job);
 

@@ -1,3 +1,4 @@
+using GrmWorker.Contracts;
 using GrmWorker.Worker.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -22,6 +23,8 @@ public static class GatewayHost
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Services.AddSettings<RabbitMqOptions>(builder.Configuration, RabbitMqOptions.Section, RabbitMqOptions.Problems);
         builder.Services.AddSettings<GatewayOptions>(builder.Configuration, GatewayOptions.Section, GatewayOptions.Problems);
+        // The workers' own limits: a call the workers would reject is answered 400 here, one they take is never refused.
+        builder.Services.AddSettings<ValidationLimits>(builder.Configuration, ValidationLimits.Section, ValidationLimits.Problems);
         builder.Services.AddSingleton<GatewayBroker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<GatewayBroker>());
         var gateway = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
