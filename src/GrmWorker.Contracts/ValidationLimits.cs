@@ -30,6 +30,12 @@ public sealed record ValidationLimits
 
     public double MaxTemperature { get; init; } = 2.0;
 
+    /// <summary>
+    /// The largest <c>metadata</c>, in bytes of its JSON. Metadata is stored and echoed in the result, the one part of a
+    /// result a request sizes: bounded here, a result always fits a message the broker takes.
+    /// </summary>
+    public int MaxMetadataBytes { get; init; } = 1_048_576;
+
     /// <summary>Every bad setting, each message naming it; checked when the worker starts.</summary>
     public static IEnumerable<string> Problems(ValidationLimits limits)
     {
@@ -38,9 +44,14 @@ public sealed record ValidationLimits
             yield return $"{Section}:MaxRequestIdLength must be 1..{RequestIdCeiling} (a longer requestId goes to the error queue unanswered)";
         if (limits.MaxResponses < 1) yield return $"{Section}:MaxResponses must be at least 1";
         if (limits.MaxKMax < 1) yield return $"{Section}:MaxKMax must be at least 1";
+        if (limits.MaxMetadataBytes < 2) yield return $"{Section}:MaxMetadataBytes must be at least 2 (an empty object)";
         if (limits.MaxNewTokensLimit < 1) yield return $"{Section}:MaxNewTokensLimit must be at least 1";
     }
 }
 
 /// <summary>A request that failed validation: a stable code and a message naming the field.</summary>
-public sealed record ValidationFailure(string Code, string Message);
+public sealed record ValidationFailure(string Code, string Message)
+{
+    /// <summary>The rejection leaves the request's metadata out of its result (metadata over its limit).</summary>
+    public bool WithoutMetadata { get; init; }
+}

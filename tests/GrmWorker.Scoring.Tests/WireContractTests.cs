@@ -53,6 +53,19 @@ public class WireContractTests
     }
 
     [Fact]
+    public void Metadata_over_its_limit_is_too_large_and_left_out_of_the_answer()
+    {
+        var request = JsonSerializer.Deserialize<ScoreRequest>("""{"requestId":"r","query":"q","responses":["a"],"metadata":{"tag":"0123456789"}}""", WireJson.Options)!;
+
+        var failure = ScoreRequestValidator.Validate(request, new ValidationLimits { MaxMetadataBytes = 16 });
+
+        Assert.Equal(ErrorCodes.TooLarge, failure?.Code);
+        Assert.StartsWith("metadata is 20 bytes of JSON, more than 16", failure!.Message, StringComparison.Ordinal);
+        Assert.True(failure.WithoutMetadata);
+        Assert.Null(ScoreRequestValidator.Validate(request, new ValidationLimits { MaxMetadataBytes = 20 }));
+    }
+
+    [Fact]
     public void Validator_accepts_a_plain_request()
     {
         var request = new ScoreRequest { RequestId = "r", Query = "q", Responses = ["a", "b"] };

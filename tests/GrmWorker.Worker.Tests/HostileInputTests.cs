@@ -44,6 +44,7 @@ public sealed class HostileInputTests(WorkerFixture worker)
         { "kmax-negative", null, "invalid_request" },
         { "seed-1e30", null, "invalid_request" },
         { "5mb-response", null, "too_large" },
+        { "2mb-metadata", null, "too_large" },
         { "1000-responses", null, "too_large" },
         { "route-over-255-utf8-bytes", null, "invalid_request" },
         { "request-id-over-255-utf8-bytes", null, "runs" },
@@ -66,6 +67,7 @@ public sealed class HostileInputTests(WorkerFixture worker)
         ["kmax-negative"] = "kMax must be 1..",
         ["seed-1e30"] = "seed",
         ["5mb-response"] = "responses[0] is longer than",
+        ["2mb-metadata"] = "bytes of JSON, more than 1048576; it is not echoed back",
         ["1000-responses"] = "responses holds 1000 items",
         ["route-over-255-utf8-bytes"] = "route must be at most 255 bytes in UTF-8",
     };
@@ -129,6 +131,8 @@ public sealed class HostileInputTests(WorkerFixture worker)
                 Assert.True(expected == answer.GetProperty("error").GetProperty("code").GetString(), answer.ToString());
                 if (Says.TryGetValue(name, out var message))
                     Assert.Contains(message, answer.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+                // Metadata over its limit is the one thing a rejection does not echo: the result must stay small.
+                if (name == "2mb-metadata") Assert.False(answer.TryGetProperty("metadata", out var echoed) && echoed.ValueKind != JsonValueKind.Null, "the oversized metadata was echoed");
             }
             Assert.Equal(1L, await worker.ScalarAsync<long>("SELECT count(*) FROM scoring_jobs WHERE request_id = $1", id));
             Assert.Equal(errorsBefore, await worker.Amqp.CountAsync(worker.ErrorQueue) ?? 0);
@@ -198,6 +202,7 @@ public sealed class HostileInputTests(WorkerFixture worker)
             "kmax-negative" => Encoding.UTF8.GetBytes(valid[..^1] + ",\"kMax\":-3}"),
             "seed-1e30" => Encoding.UTF8.GetBytes(valid[..^1] + ",\"seed\":1e30}"),
             "5mb-response" => Encoding.UTF8.GetBytes(Json(new { requestId = id, route, query = "q", responses = new[] { new string('x', 5 * 1024 * 1024) } })),
+            "2mb-metadata" => Encoding.UTF8.GetBytes(Json(new { requestId = id, route, query = "q", responses = new[] { "a" }, metadata = new { blob = new string('x', 2 * 1024 * 1024) } })),
             "1000-responses" => Encoding.UTF8.GetBytes(Json(new { requestId = id, route, query = "q", responses = Enumerable.Range(0, 1000).Select(i => $"r{i}").ToArray() })),
             // 100 characters, 300 bytes: within MaxRouteLength, beyond what a routing key holds
             "route-over-255-utf8-bytes" => Encoding.UTF8.GetBytes(Json(new { requestId = id, route = string.Concat(Enumerable.Repeat("€", 100)), query = "q", responses = new[] { "a" } })),

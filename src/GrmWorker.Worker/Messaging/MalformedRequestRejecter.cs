@@ -5,6 +5,7 @@ using GrmWorker.Storage;
 using GrmWorker.Worker.Hosting;
 using GrmWorker.Worker.Pipeline;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace GrmWorker.Worker.Messaging;
 
@@ -20,6 +21,7 @@ public sealed class MalformedRequestRejecter(
     WorkerResilience resilience,
     WorkerMetrics metrics,
     IGrmGenerator engine,
+    IOptions<ValidationLimits> limits,
     TimeProvider time,
     ILogger<MalformedRequestRejecter> logger)
 {
@@ -55,7 +57,10 @@ public sealed class MalformedRequestRejecter(
         if (request is null) return false;
 
         var message = problem ?? Describe(error);
-        var failure = new ValidationFailure(ErrorCodes.InvalidRequest, message);
+        var failure = new ValidationFailure(ErrorCodes.InvalidRequest, message)
+        {
+            WithoutMetadata = ScoreRequestValidator.MetadataBytes(request) > limits.Value.MaxMetadataBytes,
+        };
         WorkerLog.Rejected(logger, request.RequestId, failure.Code, failure.Message);
         var text = Encoding.UTF8.GetString(body);
         var record = JobRowMapping.ToRecord(JobOutcomes.Rejected(new IncomingRequest(request, text, time.GetUtcNow()), failure, engine.ModelId, time.GetUtcNow()));

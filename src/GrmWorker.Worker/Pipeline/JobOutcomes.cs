@@ -45,7 +45,7 @@ internal static class JobOutcomes
     }
 
     public static FinishedJob Rejected(IncomingRequest incoming, ValidationFailure failure, string? modelId, DateTimeOffset completed) =>
-        NotRun(incoming, ScoreStatus.Rejected, new ScoreError(failure.Code, failure.Message), modelId, completed);
+        NotRun(incoming, ScoreStatus.Rejected, new ScoreError(failure.Code, failure.Message), modelId, completed, echoMetadata: !failure.WithoutMetadata);
 
     /// <summary>A request whose every run so far ended with its worker gone; it is not run again (see JobService).</summary>
     public static FinishedJob WorkerLost(IncomingRequest incoming, int runs, string? modelId, DateTimeOffset completed) =>
@@ -53,7 +53,7 @@ internal static class JobOutcomes
             $"the request was taken up {runs} times by workers that stopped before they stored it (killed, out of memory?); it is not run again"),
             modelId, completed);
 
-    private static FinishedJob NotRun(IncomingRequest incoming, string status, ScoreError error, string? modelId, DateTimeOffset completed)
+    private static FinishedJob NotRun(IncomingRequest incoming, string status, ScoreError error, string? modelId, DateTimeOffset completed, bool echoMetadata = true)
     {
         var r = incoming.Request;
         var route = RequestRules.RoutingKey(r.Route);
@@ -65,7 +65,7 @@ internal static class JobOutcomes
             Error = error,
             ModelId = modelId,
             LatencyMs = (long)incoming.MillisecondsUntil(completed),
-            Metadata = r.Metadata is { } m && RequestRules.Unstorable(m) is not null ? null : r.Metadata,
+            Metadata = !echoMetadata || r.Metadata is { } m && RequestRules.Unstorable(m) is not null ? null : r.Metadata,
         };
         return new FinishedJob { Incoming = incoming, Result = result, CompletedAt = completed < incoming.ReceivedAt ? incoming.ReceivedAt : completed };
     }
