@@ -5,10 +5,10 @@ using GrmWorker.Scoring.Stopping;
 
 // Usage (README.md here):
 //   run.sh dp S0SQ KAPPA0                         threshold rule vs the Bayes-optimal (DP) policy, in the pair model
-//   run.sh SEED JOBS RULE DELTAS [ROUND [KMIN]]    RULE: base | grid | pern (FAC=f0,f1,f2,f3,f4 scales δ per n)
-//   BREAK=1 / CALIB=1 add where the samples go / predicted-vs-realised flip rates by n.
+//   run.sh SEED JOBS RULE DELTAS [ROUND [KMIN]]    RULE: base | grid | pern (FAC=f0,f1,f2,f3,f4 scales δ per n) | exact (N=2 or 3)
+//   BREAK=1 / CALIB=1 add where the samples go / predicted-vs-realised flip rates by n; N=2 / N=3 keep jobs of that many responses.
 if (args.Length == 3 && args[0] == "dp") { Dp.Run(double.Parse(args[1]), double.Parse(args[2])); return; }
-if (args.Length < 4) { Console.Error.WriteLine("usage: run.sh dp S0SQ KAPPA0 | run.sh SEED JOBS base|grid|pern DELTAS [ROUND [KMIN]]"); Environment.Exit(2); }
+if (args.Length < 4) { Console.Error.WriteLine("usage: run.sh dp S0SQ KAPPA0 | run.sh SEED JOBS base|grid|pern|exact DELTAS [ROUND [KMIN]]"); Environment.Exit(2); }
 var seed = long.Parse(args[0]);
 var jobs = int.Parse(args[1]);
 var mode = args[2];
