@@ -135,6 +135,9 @@ public sealed class HostileInputTests(WorkerFixture worker)
                 if (name == "2mb-metadata") Assert.False(answer.TryGetProperty("metadata", out var echoed) && echoed.ValueKind != JsonValueKind.Null, "the oversized metadata was echoed");
             }
             Assert.Equal(1L, await worker.ScalarAsync<long>("SELECT count(*) FROM scoring_jobs WHERE request_id = $1", id));
+            // The body of a request rejected as too large is not kept (only its row and answer).
+            if (expected == "too_large")
+                Assert.True(await worker.ScalarAsync<bool>("SELECT request IS NULL FROM scoring_jobs WHERE request_id = $1", id), $"{name}: the oversized body was stored");
             Assert.Equal(errorsBefore, await worker.Amqp.CountAsync(worker.ErrorQueue) ?? 0);
         }
         Assert.Equal(0L, await worker.Amqp.CountAsync(worker.ScoreQueue));

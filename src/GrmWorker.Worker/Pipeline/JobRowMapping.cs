@@ -25,7 +25,8 @@ internal static class JobRowMapping
             Status = result.Status,
             ErrorCode = result.Error?.Code,
             ErrorMessage = result.Error?.Message,
-            RequestJson = RequestRules.StorableJson(job.Incoming.BodyJson),
+            // A body rejected as too large is not kept: storing it would let every oversized message grow the table.
+            RequestJson = result.Error?.Code == ErrorCodes.TooLarge ? null : RequestRules.StorableJson(job.Incoming.BodyJson),
             ResultJson = JsonSerializer.Serialize(result, WireJson.Options),
             ModelId = result.ModelId,
             PromptVersion = job.WasRun ? PromptBuilder.PromptVersion : null,
