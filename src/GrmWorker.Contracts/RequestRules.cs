@@ -31,7 +31,7 @@ public static class RequestRules
     public const string NulName = "a NUL character (U+0000)";
 
     /// <summary>The longest requestId the worker answers (stored as the job's unique key); the validation limit may be lower.</summary>
-    public const int MaxRequestIdLength = ValidationLimits.RequestIdCeiling;
+    public const int MaxRequestIdLength = 200;
 
     /// <summary>Whether <paramref name="text"/> holds U+0000 (null holds none).</summary>
     public static bool HasNul(string? text) => text is not null && text.Contains('\0', StringComparison.Ordinal);

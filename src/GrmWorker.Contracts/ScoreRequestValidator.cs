@@ -52,17 +52,21 @@ public static class ScoreRequestValidator
         }
         if (r.Reference is { Length: var n } && n > l.MaxReferenceChars)
             return TooLarge($"reference is longer than {l.MaxReferenceChars} characters");
-        if (MetadataBytes(r) is var bytes && bytes > l.MaxMetadataBytes)
-            return TooLarge($"metadata is {bytes} bytes of JSON, more than {l.MaxMetadataBytes}; it is not echoed back") with { WithoutMetadata = true };
+        if (!MetadataFits(r, l))
+            return TooLarge($"metadata is {MetadataBytes(r)} bytes of JSON, more than {l.MaxMetadataBytes}; it is not echoed back");
         return null;
     }
 
-    /// <summary>The size of the request's metadata as JSON (0 without one).</summary>
-    public static long MetadataBytes(ScoreRequest request)
+    /// <summary>Whether the request's metadata is within <see cref="ValidationLimits.MaxMetadataBytes"/>; only then is it echoed.</summary>
+    public static bool MetadataFits(ScoreRequest request, ValidationLimits limits)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return request.Metadata is { } metadata ? System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(metadata).Length : 0;
+        ArgumentNullException.ThrowIfNull(limits);
+        return MetadataBytes(request) <= limits.MaxMetadataBytes;
     }
+
+    private static long MetadataBytes(ScoreRequest request) =>
+        request.Metadata is { } metadata ? System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(metadata).Length : 0;
 
     private static ValidationFailure? CheckSampling(ScoreRequest r, ValidationLimits l)
     {

@@ -5,14 +5,11 @@ public sealed record ValidationLimits
 {
     public const string Section = "Validation";
 
-    /// <summary>The longest requestId that is answered; at most <see cref="RequestIdCeiling"/>.</summary>
-    public int MaxRequestIdLength { get; init; } = RequestIdCeiling;
-
     /// <summary>
-    /// The longest requestId the worker can answer under at all: a longer one goes to the error queue before any SQL
-    /// (<see cref="RequestRules.RequestIdProblem"/>), so the limit may be lowered (a rejected result) but not raised.
+    /// The longest requestId that is answered. It may be lowered (a longer one gets a rejected result) but not raised
+    /// above <see cref="RequestRules.MaxRequestIdLength"/>: beyond that a requestId goes to the error queue unanswered.
     /// </summary>
-    public const int RequestIdCeiling = 200;
+    public int MaxRequestIdLength { get; init; } = RequestRules.MaxRequestIdLength;
 
     public int MaxRouteLength { get; init; } = 200;
 
@@ -40,8 +37,8 @@ public sealed record ValidationLimits
     public static IEnumerable<string> Problems(ValidationLimits limits)
     {
         ArgumentNullException.ThrowIfNull(limits);
-        if (limits.MaxRequestIdLength is < 1 or > RequestIdCeiling)
-            yield return $"{Section}:MaxRequestIdLength must be 1..{RequestIdCeiling} (a longer requestId goes to the error queue unanswered)";
+        if (limits.MaxRequestIdLength is < 1 or > RequestRules.MaxRequestIdLength)
+            yield return $"{Section}:MaxRequestIdLength must be 1..{RequestRules.MaxRequestIdLength} (a longer requestId goes to the error queue unanswered)";
         if (limits.MaxResponses < 1) yield return $"{Section}:MaxResponses must be at least 1";
         if (limits.MaxKMax < 1) yield return $"{Section}:MaxKMax must be at least 1";
         if (limits.MaxMetadataBytes < 2) yield return $"{Section}:MaxMetadataBytes must be at least 2 (an empty object)";
@@ -50,8 +47,4 @@ public sealed record ValidationLimits
 }
 
 /// <summary>A request that failed validation: a stable code and a message naming the field.</summary>
-public sealed record ValidationFailure(string Code, string Message)
-{
-    /// <summary>The rejection leaves the request's metadata out of its result (metadata over its limit).</summary>
-    public bool WithoutMetadata { get; init; }
-}
+public sealed record ValidationFailure(string Code, string Message);

@@ -61,7 +61,7 @@ public class WireContractTests
 
         Assert.Equal(ErrorCodes.TooLarge, failure?.Code);
         Assert.StartsWith("metadata is 20 bytes of JSON, more than 16", failure!.Message, StringComparison.Ordinal);
-        Assert.True(failure.WithoutMetadata);
+        Assert.False(ScoreRequestValidator.MetadataFits(request, new ValidationLimits { MaxMetadataBytes = 16 }));
         Assert.Null(ScoreRequestValidator.Validate(request, new ValidationLimits { MaxMetadataBytes = 20 }));
     }
 

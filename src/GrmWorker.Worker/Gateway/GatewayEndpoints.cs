@@ -160,7 +160,7 @@ public static class GatewayEndpoints
     /// </summary>
     private static ValidationFailure? Refusal(ScoreRequest job, ValidationLimits limits) =>
         ScoreRequestValidator.Validate(job, limits)
-        ?? (RequestRules.HasNul(job.RequestId) ? new ValidationFailure(ErrorCodes.InvalidRequest, $"requestId contains {RequestRules.NulName}") : null)
+        ?? (RequestRules.RequestIdProblem(job.RequestId) is { } unanswerable ? new ValidationFailure(ErrorCodes.InvalidRequest, unanswerable) : null)
         ?? RequestRules.UnstorableField(job);
 
     private static string Describe(JsonElement result) =>

@@ -57,13 +57,10 @@ public sealed class MalformedRequestRejecter(
         if (request is null) return false;
 
         var message = problem ?? Describe(error);
-        var failure = new ValidationFailure(ErrorCodes.InvalidRequest, message)
-        {
-            WithoutMetadata = ScoreRequestValidator.MetadataBytes(request) > limits.Value.MaxMetadataBytes,
-        };
+        var failure = new ValidationFailure(ErrorCodes.InvalidRequest, message);
         WorkerLog.Rejected(logger, request.RequestId, failure.Code, failure.Message);
         var text = Encoding.UTF8.GetString(body);
-        var record = JobRowMapping.ToRecord(JobOutcomes.Rejected(new IncomingRequest(request, text, time.GetUtcNow()), failure, engine.ModelId, time.GetUtcNow()));
+        var record = JobRowMapping.ToRecord(JobOutcomes.Rejected(new IncomingRequest(request, text, time.GetUtcNow()), failure, limits.Value, engine.ModelId, time.GetUtcNow()));
         var written = await resilience.Storage.ExecuteAsync(static (state, t) => new ValueTask<JobWriteResult>(state.writer.WriteAsync(state.record, t)),
             (writer, record), cancellationToken);
         await resilience.Broker.ExecuteAsync(static (state, t) => new ValueTask(state.publisher.PublishAsync(
@@ -144,7 +141,7 @@ public sealed class MalformedRequestRejecter(
         if (root.TryGetProperty(field, out value)) return true;
         foreach (var property in root.EnumerateObject())
         {
-            if (property.NameEquals(field) || IsField(SafeName(property), field))
+            if (IsField(SafeName(property), field))
             {
                 value = property.Value;
                 return true;

@@ -44,8 +44,10 @@ internal static class JobOutcomes
         return new FinishedJob { Incoming = run.Incoming, Result = result, CompletedAt = completed, WasRun = true, Samples = [.. run.Drawn] };
     }
 
-    public static FinishedJob Rejected(IncomingRequest incoming, ValidationFailure failure, string? modelId, DateTimeOffset completed) =>
-        NotRun(incoming, ScoreStatus.Rejected, new ScoreError(failure.Code, failure.Message), modelId, completed, echoMetadata: !failure.WithoutMetadata);
+    /// <summary>A rejected request: its metadata is echoed when Postgres can store it and it is within <paramref name="limits"/>.</summary>
+    public static FinishedJob Rejected(IncomingRequest incoming, ValidationFailure failure, ValidationLimits limits, string? modelId, DateTimeOffset completed) =>
+        NotRun(incoming, ScoreStatus.Rejected, new ScoreError(failure.Code, failure.Message), modelId, completed,
+            echoMetadata: ScoreRequestValidator.MetadataFits(incoming.Request, limits));
 
     /// <summary>A request whose every run so far ended with its worker gone; it is not run again (see JobService).</summary>
     public static FinishedJob WorkerLost(IncomingRequest incoming, int runs, string? modelId, DateTimeOffset completed) =>

@@ -52,7 +52,7 @@ public sealed class ScoringPipeline(
             }
             var failure = job.Failure;
             WorkerLog.Rejected(logger, batch[i].Request.RequestId, failure.Code, failure.Message);
-            finished[i] = JobOutcomes.Rejected(batch[i], failure, engine.ModelId, time.GetUtcNow());
+            finished[i] = JobOutcomes.Rejected(batch[i], failure, limits.Value, engine.ModelId, time.GetUtcNow());
             metrics.JobFinished(ScoreStatus.Rejected, finished[i]!.RunLatencyMs / 1000);
         }
 
